@@ -1,0 +1,1 @@
+"""The admin JSON API (FastAPI): catalog entities behind the admin bearer token."""

@@ -1,0 +1,96 @@
+"""The live event and reject logs: what the tracker stored, for checking an integration."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from app.api.deps import AdminDep, RuntimeDep, StoreDep
+from app.ingest.spool import spool_depth
+
+router = APIRouter(prefix="/api/v1", tags=["ingest"])
+
+# Filters: query parameter -> column. Identifiers come only from here.
+_EVENT_FILTERS = ("event_type", "site_key", "campaign_id", "click_id", "visitor_id",
+                  "order_id", "link_code", "partner_id")
+_EVENT_COLUMNS = (
+    "event_id", "event_type", "event_name", "ts", "client_ts", "site_key", "partner_id",
+    "channel", "advertiser_id", "campaign_id", "placement_id", "creative_id", "link_code",
+    "click_id", "visitor_id", "session_id", "pageview_id", "url", "referrer", "utm_source",
+    "utm_medium", "utm_campaign", "utm_term", "utm_content", "ip", "country_code", "province",
+    "city", "browser", "browser_version", "os", "os_version", "device_type", "is_bot",
+    "screen", "language", "duration_ms", "order_id", "order_status", "amount", "currency",
+    "props",
+)
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, value in row.items():
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif key in ("event_id", "amount"):
+            value = str(value)
+        out[key] = value
+    return out
+
+
+@router.get("/events", summary="Recent events, newest first")
+def list_events(
+    _: AdminDep,
+    store: StoreDep,
+    event_type: str | None = None,
+    site_key: str | None = None,
+    campaign_id: str | None = None,
+    click_id: str | None = None,
+    visitor_id: str | None = None,
+    order_id: str | None = None,
+    link_code: str | None = None,
+    partner_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    given = {"event_type": event_type, "site_key": site_key, "campaign_id": campaign_id,
+             "click_id": click_id, "visitor_id": visitor_id, "order_id": order_id,
+             "link_code": link_code, "partner_id": partner_id}
+    where = [f"{col} = {{{col}:String}}" for col in _EVENT_FILTERS if given[col] is not None]
+    params: dict[str, Any] = {col: given[col] for col in _EVENT_FILTERS if given[col] is not None}
+    params["limit"] = limit
+    sql = (
+        f"SELECT {', '.join(_EVENT_COLUMNS)} FROM events "  # noqa: S608 (allow-listed names)
+        f"{'WHERE ' + ' AND '.join(where) if where else ''} "
+        "ORDER BY ts DESC LIMIT {limit:UInt32}"
+    )
+    rows = store.query_dicts(sql, params)
+    return {"events": [_jsonable(r) for r in rows]}
+
+
+@router.get("/rejects", summary="Recent rejected hits with their reasons")
+def list_rejects(
+    _: AdminDep,
+    store: StoreDep,
+    reason: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    where = "WHERE reason = {reason:String}" if reason else ""
+    rows = store.query_dicts(
+        "SELECT ts, reason, field, endpoint, site_key, detail, raw, ip, user_agent "
+        f"FROM rejects {where} ORDER BY ts DESC LIMIT {{limit:UInt32}}",  # noqa: S608
+        {"reason": reason, "limit": limit} if reason else {"limit": limit},
+    )
+    counts = store.query("SELECT reason, count() FROM rejects GROUP BY reason ORDER BY reason")
+    return {"rejects": [_jsonable(r) for r in rows], "by_reason": dict(counts)}
+
+
+@router.get("/ingest/status", summary="Spool depth, loader state and row counts")
+def ingest_status(_: AdminDep, runtime: RuntimeDep, store: StoreDep) -> dict[str, Any]:
+    segments, size = spool_depth(runtime.settings.spool_dir)
+    counts = dict(store.query("SELECT event_type, count() FROM events GROUP BY event_type"))
+    loader = runtime.loader
+    return {
+        "spool": {"segments": segments, "bytes": size},
+        "loader": None if loader is None else {"last_error": loader.last_error or None},
+        "events_by_type": counts,
+        "rejects": store.query("SELECT count() FROM rejects")[0][0],
+    }

@@ -1,0 +1,1 @@
+"""Ingest: the durable spool between the HTTP edge and the store, enrichment, and the loader."""

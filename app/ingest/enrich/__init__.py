@@ -1,0 +1,1 @@
+"""Enrichment: ordered, named steps that fill derived fields on spooled hits."""

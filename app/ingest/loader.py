@@ -1,0 +1,245 @@
+"""The loader: sealed spool segments -> enrichment -> column inserts into ClickHouse.
+
+One loader owns the store. Each segment chunk is inserted with a deduplication token made of
+the segment's name and the chunk's index, so a segment replayed after a crash (inserted, but
+not yet deleted) is dropped by ClickHouse instead of counted twice. A segment is deleted only
+after every insert for it was acknowledged; while ClickHouse is down the spool just grows.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from app.ingest.columns import events_table, rejects_table
+from app.ingest.enrich.campaign import put_campaign
+from app.ingest.enrich.click import ClickIndex
+from app.ingest.enrich.device import DeviceParser, put_device
+from app.ingest.enrich.geo import open_geo, put_geo
+from app.ingest.enrich.orders import OrderIndex
+from app.ingest.enrich.pipeline import Pipeline
+from app.ingest.enrich.privacy import truncate_ip
+from app.ingest.enrich.site import make_put_site
+from app.ingest.reasons import RejectReason
+from app.ingest.record import Record, now_ms
+from app.ingest.spool import Segment, ready_segments
+from app.metrics import Metrics
+from app.settings import IpPrivacy, Settings
+from app.store.catalog_cache import CatalogCache
+from app.store.client import Store, StoreError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Enricher:
+    pipeline: Pipeline
+    clicks: ClickIndex
+    orders: OrderIndex
+
+
+def build_enricher(settings: Settings, catalog: CatalogCache, store: Store | None) -> Enricher:
+    clicks = ClickIndex(store)
+    orders = OrderIndex(store)
+    steps = [
+        ("put_campaign", put_campaign),
+        ("put_click", clicks.put_click),
+        ("put_site", make_put_site(catalog)),
+        ("put_geo", put_geo(open_geo(settings.geoip_db))),
+        ("put_device", put_device(DeviceParser())),
+        ("drop_duplicate_order", orders.drop_duplicate_order),
+    ]
+    if settings.ip_privacy == IpPrivacy.TRUNCATE:
+        steps.append(("truncate_ip", truncate_ip))
+    return Enricher(Pipeline(steps), clicks, orders)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    events: int
+    rejects: int
+
+
+class Loader:
+    def __init__(
+        self,
+        store: Store,
+        enricher: Enricher,
+        metrics: Metrics,
+        spool_root: Path,
+        *,
+        batch_rows: int = 100_000,
+        poll_ms: int = 200,
+    ) -> None:
+        self.store = store
+        self.enricher = enricher
+        self.metrics = metrics
+        self.spool_root = spool_root
+        self.batch_rows = batch_rows
+        self.poll_s = poll_ms / 1000
+        self.last_error = ""
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._idle = threading.Event()
+        metrics.describe("adtrack_loaded_rows_total", "counter", "Rows inserted, by table")
+        metrics.describe("adtrack_clickhouse_errors_total", "counter", "Failed ClickHouse calls")
+        metrics.describe("adtrack_insert_seconds_total", "counter", "Time spent in inserts")
+        metrics.describe("adtrack_inserts_total", "counter", "Insert statements acknowledged")
+        metrics.describe("adtrack_enrich_seconds_total", "counter", "Time per enrichment step")
+
+    # -- one batch ------------------------------------------------------------------------
+    def load_lines(self, lines: Iterable[bytes], token: str) -> BatchResult:
+        """Parse, enrich and insert one batch of spool lines under a deduplication token."""
+        events: list[Record] = []
+        rejects: list[Record] = []
+        for line in lines:
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                rejects.append(_loader_reject(RejectReason.LOAD_ERROR, "spool line is not JSON",
+                                              line.decode("utf-8", "replace")))
+                continue
+            if "reject" in record:
+                rejects.append(record)
+            elif isinstance(record, dict) and record.get("event_type"):
+                events.append(record)
+            else:
+                rejects.append(_loader_reject(RejectReason.LOAD_ERROR, "no event_type",
+                                              line.decode("utf-8", "replace")))
+        return self.load_records(events, rejects, token)
+
+    def load_records(self, events: list[Record], rejects: list[Record], token: str) -> BatchResult:
+        enricher = self.enricher
+        enricher.clicks.remember(events)
+        enricher.clicks.prefetch(events)
+        enricher.orders.prefetch(events)
+        kept, dropped = enricher.pipeline.run(events)
+        for record, reason, step in dropped:
+            rejects.append(_loader_reject(reason, f"dropped by {step}",
+                                          orjson.dumps(record).decode(), record))
+        if kept:
+            try:
+                table = events_table(kept)
+            except (TypeError, ValueError, ArithmeticError) as exc:
+                # One bad record must not block the segment: find it, reject it, go on.
+                kept, bad = _split_unconvertible(kept)
+                rejects.extend(_loader_reject(RejectReason.LOAD_ERROR, f"not loadable: {exc}",
+                                              orjson.dumps(r).decode(), r) for r in bad)
+                table = events_table(kept)
+            self._insert("events", table, f"{token}:e")
+        if rejects:
+            self._insert("rejects", rejects_table(rejects), f"{token}:r")
+        enricher.orders.commit()
+        for record in rejects:
+            if record.get("endpoint") == "loader":
+                self.metrics.inc("adtrack_rejects_total",
+                                 (("reason", record["reject"]), ("stage", "loader")))
+        return BatchResult(len(kept), len(rejects))
+
+    def _insert(self, table: str, data, token: str) -> None:  # noqa: ANN001 (pyarrow.Table)
+        started = time.perf_counter()
+        try:
+            self.store.insert_arrow(table, data, dedup_token=token)
+        except StoreError:
+            self.metrics.inc("adtrack_clickhouse_errors_total")
+            raise
+        self.metrics.inc("adtrack_insert_seconds_total", value=time.perf_counter() - started)
+        self.metrics.inc("adtrack_inserts_total")
+        self.metrics.inc("adtrack_loaded_rows_total", (("table", table),), data.num_rows)
+
+    # -- segments -------------------------------------------------------------------------
+    def load_segment(self, segment: Segment) -> BatchResult:
+        lines = list(segment.read_records())
+        events = rejects = 0
+        for index, start in enumerate(range(0, max(len(lines), 1), self.batch_rows)):
+            chunk = lines[start : start + self.batch_rows]
+            if not chunk:
+                break
+            result = self.load_lines(chunk, f"{segment.name}:{index}")
+            events += result.events
+            rejects += result.rejects
+        segment.done()
+        return BatchResult(events, rejects)
+
+    def drain_once(self) -> int:
+        """Load every ready segment; returns how many were loaded."""
+        loaded = 0
+        for segment in ready_segments(self.spool_root):
+            if self._stop.is_set() and loaded:
+                break
+            self.load_segment(segment)
+            loaded += 1
+        for step, seconds in self.enricher.pipeline.seconds.items():
+            self.metrics._counters["adtrack_enrich_seconds_total"][(("step", step),)] = seconds
+        return loaded
+
+    # -- background thread ----------------------------------------------------------------
+    def start(self) -> Loader:
+        self._thread = threading.Thread(target=self.run, name="loader", daemon=True)
+        self._thread.start()
+        return self
+
+    def run(self) -> None:
+        delay = self.poll_s
+        while not self._stop.is_set():
+            try:
+                loaded = self.drain_once()
+                self.last_error = ""
+                delay = self.poll_s
+            except StoreError as exc:
+                self.last_error = str(exc)
+                log.warning("loader: ClickHouse unavailable, spool keeps growing: %s", exc)
+                loaded = 0
+                delay = min(max(delay * 2, 0.5), 5.0)
+            except Exception as exc:  # noqa: BLE001 (keep loading; the segment stays)
+                self.last_error = repr(exc)
+                log.exception("loader: unexpected error")
+                loaded = 0
+                delay = min(max(delay * 2, 0.5), 5.0)
+            if not loaded:
+                self._idle.set()
+                self._stop.wait(delay)
+                self._idle.clear()
+
+    def stop(self, drain: bool = True) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=30)
+        if drain:
+            try:
+                self.drain_once()
+            except StoreError as exc:
+                log.warning("loader: segments left in the spool at shutdown: %s", exc)
+
+
+def _loader_reject(reason: str, detail: str, raw: str, record: Record | None = None) -> Record:
+    record = record or {}
+    return {
+        "reject": str(reason),
+        "ts": record.get("ts") or now_ms(),
+        "endpoint": "loader",
+        "field": "",
+        "detail": detail,
+        "raw": raw[:4096],
+        "site_key": record.get("site_key", ""),
+        "ip": record.get("ip", ""),
+        "user_agent": record.get("user_agent", ""),
+    }
+
+
+def _split_unconvertible(records: list[Record]) -> tuple[list[Record], list[Record]]:
+    good, bad = [], []
+    for record in records:
+        try:
+            events_table([record])
+        except (TypeError, ValueError, ArithmeticError):
+            bad.append(record)
+        else:
+            good.append(record)
+    return good, bad

@@ -1,0 +1,79 @@
+"""The one typed settings object, read from ADTRACK_* environment variables."""
+
+from __future__ import annotations
+
+import ipaddress
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class IpPrivacy(StrEnum):
+    FULL = "full"
+    TRUNCATE = "truncate"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ADTRACK_", extra="ignore")
+
+    data_dir: Path = Path("./var")
+    clickhouse_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    admin_token: str = ""
+    trusted_proxies: Annotated[tuple[IPNetwork, ...], NoDecode] = ()
+    geoip_db: Path | None = None
+    ip_privacy: IpPrivacy = IpPrivacy.FULL
+    spool_fsync_ms: int = Field(200, ge=0, le=60_000)
+    # A segment is sealed (and becomes loadable) after this long or this size.
+    spool_segment_ms: int = Field(1000, ge=50, le=600_000)
+    spool_segment_bytes: int = Field(16 * 1024 * 1024, ge=4096)
+    loader_batch_rows: int = Field(100_000, ge=1)
+    loader_poll_ms: int = Field(200, ge=10)
+    # Run the loader inside the server process (required on the embedded engine).
+    loader_in_process: bool = True
+    catalog_refresh_s: float = Field(2.0, gt=0)
+    beacon_max_bytes: int = Field(64 * 1024, ge=1024)
+    beacon_max_events: int = Field(50, ge=1)
+    public_url: str = ""
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _parse_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            items = [v.strip() for v in value.split(",") if v.strip()]
+            return tuple(ipaddress.ip_network(v, strict=False) for v in items)
+        return value
+
+    @model_validator(mode="after")
+    def _defaults(self) -> Settings:
+        self.data_dir = self.data_dir.resolve()
+        if not self.clickhouse_url:
+            self.clickhouse_url = f"chdb://{self.data_dir / 'clickhouse'}"
+        if not self.clickhouse_url.startswith(("chdb://", "http://", "https://")):
+            raise ValueError("ADTRACK_CLICKHOUSE_URL must start with chdb://, http:// or https://")
+        if self.geoip_db is None:
+            self.geoip_db = self.data_dir / "geoip" / "GeoLite2-City.mmdb"
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        return self.clickhouse_url.startswith("chdb://")
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.data_dir / "spool"
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate settings; raises pydantic.ValidationError on bad configuration."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""The HTTP edge for hits: pixel, beacon, snippet, tracked redirect and postback."""

