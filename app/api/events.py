@@ -13,15 +13,58 @@ from app.ingest.spool import spool_depth
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
 
 # Filters: query parameter -> column. Identifiers come only from here.
-_EVENT_FILTERS = ("event_type", "site_key", "campaign_id", "click_id", "visitor_id",
-                  "order_id", "link_code", "partner_id")
+_EVENT_FILTERS = (
+    "event_type",
+    "site_key",
+    "campaign_id",
+    "click_id",
+    "visitor_id",
+    "order_id",
+    "link_code",
+    "partner_id",
+)
 _EVENT_COLUMNS = (
-    "event_id", "event_type", "event_name", "ts", "client_ts", "site_key", "partner_id",
-    "channel", "advertiser_id", "campaign_id", "placement_id", "creative_id", "link_code",
-    "click_id", "visitor_id", "session_id", "pageview_id", "url", "referrer", "utm_source",
-    "utm_medium", "utm_campaign", "utm_term", "utm_content", "ip", "country_code", "province",
-    "city", "browser", "browser_version", "os", "os_version", "device_type", "is_bot",
-    "screen", "language", "duration_ms", "order_id", "order_status", "amount", "currency",
+    "event_id",
+    "event_type",
+    "event_name",
+    "ts",
+    "client_ts",
+    "site_key",
+    "partner_id",
+    "channel",
+    "advertiser_id",
+    "campaign_id",
+    "placement_id",
+    "creative_id",
+    "link_code",
+    "click_id",
+    "visitor_id",
+    "session_id",
+    "pageview_id",
+    "url",
+    "referrer",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "ip",
+    "country_code",
+    "province",
+    "city",
+    "browser",
+    "browser_version",
+    "os",
+    "os_version",
+    "device_type",
+    "is_bot",
+    "screen",
+    "language",
+    "duration_ms",
+    "order_id",
+    "order_status",
+    "amount",
+    "currency",
     "props",
 )
 
@@ -51,9 +94,16 @@ def list_events(
     partner_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
-    given = {"event_type": event_type, "site_key": site_key, "campaign_id": campaign_id,
-             "click_id": click_id, "visitor_id": visitor_id, "order_id": order_id,
-             "link_code": link_code, "partner_id": partner_id}
+    given = {
+        "event_type": event_type,
+        "site_key": site_key,
+        "campaign_id": campaign_id,
+        "click_id": click_id,
+        "visitor_id": visitor_id,
+        "order_id": order_id,
+        "link_code": link_code,
+        "partner_id": partner_id,
+    }
     where = [f"{col} = {{{col}:String}}" for col in _EVENT_FILTERS if given[col] is not None]
     params: dict[str, Any] = {col: given[col] for col in _EVENT_FILTERS if given[col] is not None}
     params["limit"] = limit
@@ -74,9 +124,12 @@ def list_rejects(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     where = "WHERE reason = {reason:String}" if reason else ""
+    sql = (
+        "SELECT ts, reason, field, endpoint, site_key, detail, raw, ip, user_agent "  # noqa: S608
+        f"FROM rejects {where} ORDER BY ts DESC LIMIT {{limit:UInt32}}"
+    )
     rows = store.query_dicts(
-        "SELECT ts, reason, field, endpoint, site_key, detail, raw, ip, user_agent "
-        f"FROM rejects {where} ORDER BY ts DESC LIMIT {{limit:UInt32}}",  # noqa: S608
+        sql,
         {"reason": reason, "limit": limit} if reason else {"limit": limit},
     )
     counts = store.query("SELECT reason, count() FROM rejects GROUP BY reason ORDER BY reason")

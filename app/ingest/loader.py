@@ -102,16 +102,24 @@ class Loader:
             try:
                 record = orjson.loads(line)
             except orjson.JSONDecodeError:
-                rejects.append(_loader_reject(RejectReason.LOAD_ERROR, "spool line is not JSON",
-                                              line.decode("utf-8", "replace")))
+                rejects.append(
+                    _loader_reject(
+                        RejectReason.LOAD_ERROR,
+                        "spool line is not JSON",
+                        line.decode("utf-8", "replace"),
+                    )
+                )
                 continue
             if "reject" in record:
                 rejects.append(record)
             elif isinstance(record, dict) and record.get("event_type"):
                 events.append(record)
             else:
-                rejects.append(_loader_reject(RejectReason.LOAD_ERROR, "no event_type",
-                                              line.decode("utf-8", "replace")))
+                rejects.append(
+                    _loader_reject(
+                        RejectReason.LOAD_ERROR, "no event_type", line.decode("utf-8", "replace")
+                    )
+                )
         return self.load_records(events, rejects, token)
 
     def load_records(self, events: list[Record], rejects: list[Record], token: str) -> BatchResult:
@@ -121,16 +129,21 @@ class Loader:
         enricher.orders.prefetch(events)
         kept, dropped = enricher.pipeline.run(events)
         for record, reason, step in dropped:
-            rejects.append(_loader_reject(reason, f"dropped by {step}",
-                                          orjson.dumps(record).decode(), record))
+            rejects.append(
+                _loader_reject(reason, f"dropped by {step}", orjson.dumps(record).decode(), record)
+            )
         if kept:
             try:
                 table = events_table(kept)
             except (TypeError, ValueError, ArithmeticError) as exc:
                 # One bad record must not block the segment: find it, reject it, go on.
                 kept, bad = _split_unconvertible(kept)
-                rejects.extend(_loader_reject(RejectReason.LOAD_ERROR, f"not loadable: {exc}",
-                                              orjson.dumps(r).decode(), r) for r in bad)
+                rejects.extend(
+                    _loader_reject(
+                        RejectReason.LOAD_ERROR, f"not loadable: {exc}", orjson.dumps(r).decode(), r
+                    )
+                    for r in bad
+                )
                 table = events_table(kept)
             self._insert("events", table, f"{token}:e")
         if rejects:
@@ -138,8 +151,9 @@ class Loader:
         enricher.orders.commit()
         for record in rejects:
             if record.get("endpoint") == "loader":
-                self.metrics.inc("adtrack_rejects_total",
-                                 (("reason", record["reject"]), ("stage", "loader")))
+                self.metrics.inc(
+                    "adtrack_rejects_total", (("reason", record["reject"]), ("stage", "loader"))
+                )
         return BatchResult(len(kept), len(rejects))
 
     def _insert(self, table: str, data, token: str) -> None:  # noqa: ANN001 (pyarrow.Table)

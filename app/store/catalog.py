@@ -123,7 +123,7 @@ def get(store: Store, kind: type[E], key: str) -> E | None:
 
 def catalog_version(store: Store) -> int:
     """A number that changes whenever any catalog row changes (for cache refresh)."""
-    parts = [f"(SELECT max(version) FROM {table})" for table, _ in _TABLES.values()]
+    parts = [f"(SELECT max(version) FROM {table})" for table, _ in _TABLES.values()]  # noqa: S608
     sql = f"SELECT greatest({', '.join(parts)})"  # noqa: S608 (allow-list)
     return int(store.query(sql)[0][0] or 0)
 
@@ -151,7 +151,10 @@ def new_site(name: str, partner: str, domain: str, channel: str) -> Site:
 
 def new_link(campaign_id: str, site_key: str, landing_url: str, **extra: str) -> Link:
     return Link(
-        code=new_code(8), campaign_id=campaign_id, site_key=site_key, landing_url=landing_url,
+        code=new_code(8),
+        campaign_id=campaign_id,
+        site_key=site_key,
+        landing_url=landing_url,
         **extra,
     )
 

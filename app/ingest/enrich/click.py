@@ -15,8 +15,15 @@ from app.ingest.reasons import RejectReason
 from app.ingest.record import Record
 from app.store.client import Store
 
-SOURCE_FIELDS = ("partner_id", "channel", "advertiser_id", "campaign_id", "placement_id",
-                 "creative_id", "link_code")
+SOURCE_FIELDS = (
+    "partner_id",
+    "channel",
+    "advertiser_id",
+    "campaign_id",
+    "placement_id",
+    "creative_id",
+    "link_code",
+)
 _CLICK_COLUMNS = ("click_id", *SOURCE_FIELDS, "visitor_id", "ip", "user_agent")
 
 
@@ -38,8 +45,10 @@ class ClickIndex:
     def prefetch(self, records: Iterable[Record]) -> None:
         """Load the clicks this batch refers to and memory does not hold (one query)."""
         wanted = {
-            r["click_id"] for r in records
-            if r.get("click_id") and r.get("event_type") != "click"
+            r["click_id"]
+            for r in records
+            if r.get("click_id")
+            and r.get("event_type") != "click"
             and r["click_id"] not in self._clicks
         }
         if not wanted or self._store is None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from importlib import resources
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ua_parser import Domain, load_lazy_builtins
 from ua_parser.core import PartialResult
@@ -90,22 +90,61 @@ class Device(NamedTuple):
 UNKNOWN = Device()
 
 
-def compile_bots(text: str) -> re.Pattern[str]:
-    """One case-insensitive pattern from bots.txt lines (regexes; # comments, blanks skipped)."""
-    parts = []
+class BotMatcher:
+    """Matches user agents against bots.txt: substrings first, as one pattern, then regexes."""
+
+    def __init__(self, substrings: Iterable[str], regexes: Iterable[str] = ()) -> None:
+        words = sorted({word.lower() for word in substrings if word})
+        # One alternation over ~100 words costs ~60 µs per UA in `re`; factored into a trie it
+        # branches once per character and costs ~2 µs.
+        self._substrings = re.compile(_trie_pattern(words)) if words else None
+        self._regexes = tuple(re.compile(pattern, re.IGNORECASE) for pattern in regexes)
+
+    def __call__(self, ua: str) -> bool:
+        if self._substrings is not None and self._substrings.search(ua.lower()):
+            return True
+        return any(pattern.search(ua) for pattern in self._regexes)
+
+
+def _trie_pattern(words: Iterable[str]) -> str:
+    root: dict[str, Any] = {}
+    for word in words:
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+    return _trie_branch(root)
+
+
+def _trie_branch(node: dict[str, Any]) -> str:
+    # Where a word ends, longer words through the same prefix add nothing to "any match".
+    if "" in node:
+        return ""
+    branches = [re.escape(char) + _trie_branch(child) for char, child in sorted(node.items())]
+    return branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+
+
+def parse_bots(text: str) -> BotMatcher:
+    """Build the matcher from bots.txt text: substrings, or regexes after `re:`; # comments."""
+    substrings: list[str] = []
+    regexes: list[str] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
+        if not line.startswith("re:"):
+            substrings.append(line)
+            continue
+        pattern = line.removeprefix("re:").strip()
         try:
-            re.compile(line)
+            re.compile(pattern)
         except re.error as exc:
-            raise ValueError(f"bots.txt line {number}: bad pattern {line!r}: {exc}") from exc
-        parts.append(f"(?:{line})")
-    return re.compile("|".join(parts), re.IGNORECASE)
+            raise ValueError(f"bots.txt line {number}: bad regex {pattern!r}: {exc}") from exc
+        regexes.append(pattern)
+    return BotMatcher(substrings, regexes)
 
 
-BOTS = compile_bots(resources.files("app").joinpath("data/bots.txt").read_text("utf-8"))
+BOTS = parse_bots(resources.files("app").joinpath("data/bots.txt").read_text("utf-8"))
 
 
 def _version(major: str | None, minor: str | None) -> str:
@@ -144,7 +183,7 @@ def _device_type(ua: str, os: str, parsed: PartialResult) -> str:
 class DeviceParser:
     """Parses user agents with ua-parser's compiled regex backend, caching per distinct UA."""
 
-    def __init__(self, bots: re.Pattern[str] = BOTS, cache_max: int = CACHE_MAX) -> None:
+    def __init__(self, bots: BotMatcher = BOTS, cache_max: int = CACHE_MAX) -> None:
         self._resolver = Resolver(load_lazy_builtins())
         self._bots = bots
         self._cache: dict[str, Device] = {}
@@ -171,9 +210,7 @@ class DeviceParser:
         if parsed.os is not None:
             os = _OS_NAMES.get(parsed.os.family, parsed.os.family)
             os_version = _version(parsed.os.major, parsed.os.minor)
-        is_bot = self._bots.search(ua) is not None or (
-            parsed.device is not None and parsed.device.family == "Spider"
-        )
+        is_bot = self._bots(ua) or (parsed.device is not None and parsed.device.family == "Spider")
         return Device(
             browser=browser,
             browser_version=browser_version,
@@ -188,7 +225,7 @@ def device_class(ua: str) -> str:
     """Rough device type from substrings alone, for request-path routing; no full parse."""
     if not ua:
         return "other"
-    if BOTS.search(ua[:MAX_UA]):
+    if BOTS(ua[:MAX_UA]):
         return "bot"
     if "iPad" in ua or ("Android" in ua and "Mobile" not in ua and "Safari" in ua):
         return "tablet"

@@ -32,7 +32,9 @@ class OrderIndex:
     def prefetch(self, records: Iterable[Record]) -> None:
         """Start a batch: load which of its order ids are already stored."""
         self._batch = set()
-        ids = {r["order_id"] for r in records if r.get("event_type") == "order" and r.get("order_id")}
+        ids = {
+            r["order_id"] for r in records if r.get("event_type") == "order" and r.get("order_id")
+        }
         if not ids or self._store is None:
             return
         rows = self._store.query(

@@ -1,0 +1,56 @@
+# Two commands on a fresh machine: `make run` and `make test`. Everything else is set up here.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DATA_DIR ?= var
+GEOIP := $(DATA_DIR)/geoip/GeoLite2-City.mmdb
+TEST_GEOIP := .cache/geoip/GeoLite2-City.mmdb
+
+.PHONY: run test install geoip test-setup lint format bench demo clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,fast]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+$(GEOIP): | $(STAMP)
+	$(BIN)/adtrack geoip fetch --dest $(DATA_DIR)/geoip
+
+$(TEST_GEOIP): | $(STAMP)
+	$(BIN)/adtrack geoip fetch --dest .cache/geoip
+
+geoip: $(GEOIP)
+
+## run: set up, migrate and serve on the embedded engine (ADTRACK_* settings apply)
+run: install geoip
+	ADTRACK_DATA_DIR=$(DATA_DIR) $(BIN)/adtrack migrate
+	ADTRACK_DATA_DIR=$(DATA_DIR) $(BIN)/adtrack serve
+
+test-setup: install $(TEST_GEOIP)
+	bash scripts/install-chromium.sh
+
+## test: the whole suite (lint included)
+test: test-setup lint
+	$(BIN)/pytest -q -p no:cacheprovider
+
+lint: install
+	$(BIN)/ruff check app tests loadtest
+
+format: install
+	$(BIN)/ruff format app tests loadtest
+
+demo: install geoip
+	ADTRACK_DATA_DIR=$(DATA_DIR) $(BIN)/adtrack demo
+
+bench: install
+	bash loadtest/setup.sh
+	$(BIN)/python loadtest/bench_hits.py
+	$(BIN)/python loadtest/bench_loader.py
+
+clean:
+	rm -rf $(VENV) .cache .pytest_cache .ruff_cache

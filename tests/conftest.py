@@ -1,0 +1,40 @@
+"""Shared fixtures: a test GeoIP database and real server processes on the embedded engine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.mmdb import build_test_mmdb
+from tests.support.server import ServerProcess
+
+
+@pytest.fixture(scope="session")
+def geo_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """(path, {ip: expected GeoResult}) of a small City database with known ranges."""
+    path = tmp_path_factory.mktemp("geo") / "test-city.mmdb"
+    expected = build_test_mmdb(path)
+    return path, expected
+
+
+@pytest.fixture
+def make_server(tmp_path: Path, geo_db: tuple[Path, dict]) -> Iterator:
+    """Factory: make_server(**env) starts a server with its own data dir (stopped after)."""
+    started: list[ServerProcess] = []
+
+    def make(data_dir: Path | None = None, **env: str) -> ServerProcess:
+        env.setdefault("ADTRACK_GEOIP_DB", str(geo_db[0]))
+        server = ServerProcess(data_dir or tmp_path / f"data{len(started)}", env)
+        started.append(server)
+        return server.start()
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def server(make_server) -> ServerProcess:
+    return make_server()

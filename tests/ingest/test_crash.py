@@ -1,0 +1,74 @@
+"""A server killed with SIGKILL mid-burst keeps every hit it acknowledged (fsync before answer)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from app.tracker.edge import GIF
+
+
+def test_sigkill_mid_burst_loses_no_acknowledged_hit(make_server, tmp_path):
+    server = make_server(
+        tmp_path / "data", ADTRACK_SPOOL_FSYNC_MS="0", ADTRACK_SPOOL_SEGMENT_MS="150"
+    )
+    world = server.seed()
+    site, code = world["site"]["site_key"], world["link"]["code"]
+    acked_visitors: set[str] = set()
+    acked_clicks: set[str] = set()
+    lock = threading.Lock()
+
+    def pixels(worker: int) -> None:
+        with httpx.Client(base_url=server.base_url, timeout=5) as http:
+            for i in range(150):
+                vid = f"w{worker}-{i}"
+                try:
+                    response = http.get("/p.gif", params={"s": site, "vid": vid})
+                except httpx.HTTPError:
+                    return
+                if response.status_code == 200 and response.content == GIF:
+                    with lock:
+                        acked_visitors.add(vid)
+
+    def clicks() -> None:
+        with httpx.Client(base_url=server.base_url, timeout=5) as http:
+            for _ in range(150):
+                try:
+                    response = http.get(f"/c/{code}")
+                except httpx.HTTPError:
+                    return
+                if response.status_code == 302:
+                    click_id = parse_qs(urlsplit(response.headers["location"]).query)["adt_cid"]
+                    with lock:
+                        acked_clicks.add(click_id[0])
+
+    threads = [threading.Thread(target=pixels, args=(n,)) for n in range(4)]
+    threads += [threading.Thread(target=clicks) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while len(acked_visitors) + len(acked_clicks) < 200 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    server.kill()
+    for thread in threads:
+        thread.join()
+    total_acked = len(acked_visitors) + len(acked_clicks)
+    assert total_acked >= 200
+    assert total_acked < 900, "the kill should land mid-burst"
+
+    server.start()
+    server.wait_drained(timeout=30)
+    impressions = server.events(event_type="impression")
+    click_rows = server.events(event_type="click")
+    stored_visitors = {r["visitor_id"] for r in impressions}
+    stored_clicks = {r["click_id"] for r in click_rows}
+    assert acked_visitors <= stored_visitors
+    assert acked_clicks <= stored_clicks
+    # Nothing counted twice: one row per hit, replay or not.
+    assert len(impressions) == len(stored_visitors)
+    assert len(click_rows) == len(stored_clicks)
+    all_ids = [r["event_id"] for r in impressions + click_rows]
+    assert len(all_ids) == len(set(all_ids))

@@ -1,0 +1,200 @@
+"""The loader against the embedded engine: replays are not double counted, outages lose
+nothing, malformed records never reach `events`."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from app.ingest.loader import Loader, build_enricher
+from app.ingest.record import EventIds, dumps, now_ms
+from app.ingest.spool import SpoolWriter, ready_segments
+from app.metrics import Metrics
+from app.settings import load_settings
+from app.store import catalog
+from app.store.catalog_cache import CatalogCache
+from app.store.client import StoreError, open_store
+from app.store.migrate import migrate
+
+
+@pytest.fixture
+def env(tmp_path, geo_db):
+    settings = load_settings(data_dir=tmp_path, geoip_db=geo_db[0])
+    store = open_store(settings.clickhouse_url)
+    migrate(store)
+    site = catalog.save(store, catalog.new_site("Portal", "p1", "portal.example", "portal"))
+    cache = CatalogCache(store)
+    cache.refresh()
+    loader = Loader(store, build_enricher(settings, cache, store), Metrics(), settings.spool_dir)
+    yield settings, store, loader, site.site_key
+    store.close()
+
+
+def _spool(settings, records: list[dict]) -> None:
+    writer = SpoolWriter(settings.spool_dir, fsync_ms=1000, segment_ms=60_000).open()
+    for record in records:
+        writer.append(dumps(record))
+    writer.close()
+
+
+def _hits(site_key: str, n: int, **extra) -> list[dict]:
+    ids = EventIds()
+    return [
+        {
+            "event_id": ids.next(),
+            "event_type": "impression",
+            "ts": now_ms(),
+            "site_key": site_key,
+            "ip": "202.106.0.20",
+            "user_agent": "",
+            **extra,
+        }
+        for _ in range(n)
+    ]
+
+
+def _count(store, table: str = "events") -> int:
+    return store.query(f"SELECT count() FROM {table}")[0][0]
+
+
+def test_a_replayed_segment_is_not_counted_twice(env, tmp_path):
+    settings, store, loader, site = env
+    _spool(settings, _hits(site, 250))
+    [segment] = ready_segments(settings.spool_dir)
+    backup = tmp_path / "copy"
+    shutil.copy(segment.path, backup)
+    loader.load_segment(segment)
+    assert _count(store) == 250
+    # A crash between the insert and the delete: the same segment comes back.
+    shutil.copy(backup, segment.path)
+    assert loader.drain_once() == 1
+    assert _count(store) == 250
+    assert store.query("SELECT uniqExact(event_id) FROM events")[0][0] == 250
+    assert ready_segments(settings.spool_dir) == []
+
+
+def test_chunks_of_a_big_segment_each_dedup(env, tmp_path):
+    settings, store, loader, site = env
+    loader.batch_rows = 100
+    _spool(settings, _hits(site, 350))
+    [segment] = ready_segments(settings.spool_dir)
+    backup = tmp_path / "copy"
+    shutil.copy(segment.path, backup)
+    loader.load_segment(segment)
+    shutil.copy(backup, segment.path)
+    loader.drain_once()
+    assert _count(store) == 350
+
+
+class _DownStore:
+    """A store whose server is unreachable (every call fails like a refused connection)."""
+
+    def __getattr__(self, name):
+        def fail(*args, **kwargs):
+            raise StoreError("connection refused")
+
+        return fail
+
+
+def test_store_outage_keeps_segments_until_it_recovers(env):
+    settings, store, loader, site = env
+    _spool(settings, _hits(site, 40))
+    real_store = loader.store
+    loader.store = _DownStore()
+    loader.enricher.orders._store = loader.store
+    with pytest.raises(StoreError):
+        loader.drain_once()
+    assert len(ready_segments(settings.spool_dir)) == 1  # nothing deleted
+    loader.store = real_store
+    loader.enricher.orders._store = real_store
+    assert loader.drain_once() == 1
+    assert _count(store) == 40
+
+
+def test_real_unreachable_server_maps_to_store_error():
+    with pytest.raises(StoreError):
+        open_store("http://127.0.0.1:9")
+
+
+def test_malformed_records_go_to_rejects_not_events(env):
+    settings, store, loader, site = env
+    good = _hits(site, 3)
+    bad_amount = {**_hits(site, 1)[0], "event_type": "order", "order_id": "o", "amount": "abc"}
+    _spool(settings, good + [bad_amount])
+    writer = SpoolWriter(settings.spool_dir, fsync_ms=1000, segment_ms=60_000).open()
+    writer.append(b"this is not json\n")
+    writer.close()
+    loader.drain_once()
+    assert _count(store) == 3
+    reasons = dict(store.query("SELECT reason, count() FROM rejects GROUP BY reason"))
+    assert reasons == {"load_error": 2}
+
+
+def test_orders_are_deduplicated_within_and_across_batches(env):
+    settings, store, loader, site = env
+    order = {
+        "event_type": "order",
+        "order_id": "o-1",
+        "order_status": "approved",
+        "amount": "10.00",
+        "currency": "CNY",
+    }
+    _spool(settings, _hits(site, 2, **order))
+    loader.drain_once()
+    _spool(settings, _hits(site, 1, **order) + _hits(site, 1, **{**order, "order_id": "o-2"}))
+    loader.drain_once()
+    assert sorted(r[0] for r in store.query("SELECT order_id FROM events")) == ["o-1", "o-2"]
+    assert dict(store.query("SELECT reason, count() FROM rejects GROUP BY reason")) == {
+        "duplicate_order": 2
+    }
+
+
+def test_visit_with_click_id_inherits_the_click_source(env):
+    settings, store, loader, site = env
+    partner_site = catalog.save(store, catalog.new_site("Game", "gamer", "g.example", "game"))
+    cache_sites = CatalogCache(store)
+    cache_sites.refresh()
+    loader.enricher = build_enricher(settings, cache_sites, store)
+    click = {
+        **_hits(partner_site.site_key, 1)[0],
+        "event_type": "click",
+        "click_id": "L1-x",
+        "campaign_id": "cmp_1",
+        "link_code": "L1",
+        "placement_id": "top",
+    }
+    _spool(settings, [click])
+    loader.drain_once()
+    # A later batch, a fresh loader (restart): the click is found in the store.
+    loader.enricher = build_enricher(settings, cache_sites, store)
+    visit = {**_hits(site, 1)[0], "event_type": "visit", "click_id": "L1-x"}
+    _spool(settings, [visit])
+    loader.drain_once()
+    row = store.query_dicts(
+        "SELECT site_key, partner_id, channel, campaign_id, link_code, "
+        "placement_id FROM events WHERE event_type = 'visit'"
+    )[0]
+    assert row == {
+        "site_key": site,
+        "partner_id": "gamer",
+        "channel": "game",
+        "campaign_id": "cmp_1",
+        "link_code": "L1",
+        "placement_id": "top",
+    }
+
+
+def test_settings_reject_bad_configuration(tmp_path):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        load_settings(data_dir=tmp_path, clickhouse_url="mysql://x")
+    with pytest.raises(ValidationError):
+        load_settings(data_dir=tmp_path, trusted_proxies="not-an-ip")
+    with pytest.raises(ValidationError):
+        load_settings(data_dir=tmp_path, ip_privacy="hash")
+    assert Path(load_settings(data_dir=tmp_path).clickhouse_url[len("chdb://") :]).name == (
+        "clickhouse"
+    )

@@ -1,0 +1,194 @@
+"""Signed server-to-server postbacks: accepted once, tied to the click, refused when forged."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+
+from app.tracker.postback import normalize, sign, signing_string
+
+SHENZHEN = "119.123.4.5"
+ANDROID_UC = (
+    "Mozilla/5.0 (Linux; U; Android 12; zh-CN; V2134A Build/SP1A.210812.003) "
+    "AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/78.0.3904.108 "
+    "UCBrowser/15.3.6.1202 Mobile Safari/537.36"
+)
+
+
+def test_signing_string_sorts_names_and_skips_sig():
+    params = {"status": "approved", "cid": "A-1", "amt": "9.90", "sig": "x", "oid": "o 1"}
+    assert signing_string(params) == "amt=9.90&cid=A-1&oid=o 1&status=approved"
+
+
+def test_normalize_maps_network_names_and_drops_unfilled_macros():
+    assert normalize(
+        {"click_id": "A-1", "payout": "{payout}", "txid": "T9", "currency": "usd", "sub1": "[sub1]"}
+    ) == {"cid": "A-1", "oid": "T9", "cur": "usd"}
+
+
+@pytest.fixture
+def clicked(server):
+    """A seeded catalog and one real click through the tracked link."""
+    world = server.seed()
+    with server.client() as http:
+        response = http.get(
+            f"/c/{world['link']['code']}",
+            headers={"X-Forwarded-For": SHENZHEN, "User-Agent": ANDROID_UC},
+        )
+    click_id = parse_qs(urlsplit(response.headers["location"]).query)["adt_cid"][0]
+    server.wait_events(1, event_type="click")
+    return server, world, click_id
+
+
+def _signed(params: dict[str, str], secret: str) -> dict[str, str]:
+    return {**params, "sig": sign(params, secret)}
+
+
+def test_signed_postback_lands_as_order_tied_to_the_click(clicked):
+    server, world, click_id = clicked
+    secret = world["advertiser"]["postback_secret"]
+    params = _signed(
+        {
+            "cid": click_id,
+            "oid": "ORD-1001",
+            "amt": "128.50",
+            "cur": "CNY",
+            "status": "approved",
+            "sub1": "network-a",
+        },
+        secret,
+    )
+    with server.client() as http:
+        # The advertiser's server calls from its own address; geo/device come from the click.
+        response = http.get(
+            "/postback",
+            params=params,
+            headers={"X-Forwarded-For": "8.8.8.8", "User-Agent": "curl/8"},
+        )
+    assert response.status_code == 200
+    assert response.json()["status"] == "accepted"
+    [order] = server.wait_events(1, event_type="order")
+    assert (order["order_id"], order["amount"], order["currency"], order["order_status"]) == (
+        "ORD-1001",
+        "128.50",
+        "CNY",
+        "approved",
+    )
+    assert order["click_id"] == click_id
+    assert order["advertiser_id"] == world["advertiser"]["id"]
+    assert (order["campaign_id"], order["link_code"], order["placement_id"]) == (
+        world["campaign"]["id"],
+        world["link"]["code"],
+        "home-banner",
+    )
+    assert (order["partner_id"], order["channel"]) == ("nmg-portal", "local_portal")
+    assert (order["province"], order["city"], order["browser"]) == ("广东省", "深圳", "UC Browser")
+    assert order["props"] == {"sub1": "network-a", "postback_ip": "8.8.8.8"}
+
+
+def test_postback_is_idempotent_on_order_id_and_status(clicked):
+    server, world, click_id = clicked
+    secret = world["advertiser"]["postback_secret"]
+    approved = _signed({"cid": click_id, "oid": "ORD-7", "amt": "50", "status": "approved"}, secret)
+    refunded = _signed({"cid": click_id, "oid": "ORD-7", "amt": "50", "status": "refunded"}, secret)
+    with server.client() as http:
+        first = http.get("/postback", params=approved)
+        again = http.get("/postback", params=approved)
+        # POST form and JSON bodies are accepted too; a repeat by POST is still a repeat.
+        again_post = http.post("/postback", data=approved)
+        refund = http.post("/postback", json=refunded)
+    assert first.json()["status"] == "accepted"
+    assert again.status_code == 200 and again.json()["status"] == "duplicate"
+    assert again_post.status_code == 200 and again_post.json()["status"] == "duplicate"
+    assert refund.json()["status"] == "accepted"
+    server.wait_events(2, event_type="order")
+    server.wait_drained()
+    statuses = sorted(r["order_status"] for r in server.events(event_type="order"))
+    assert statuses == ["approved", "refunded"]
+
+
+def test_repeat_postback_after_restart_is_not_stored_twice(make_server, tmp_path):
+    server = make_server(tmp_path / "d")
+    world = server.seed()
+    with server.client() as http:
+        location = http.get(f"/c/{world['link']['code']}").headers["location"]
+    click_id = parse_qs(urlsplit(location).query)["adt_cid"][0]
+    params = _signed(
+        {"cid": click_id, "oid": "ORD-R", "amt": "10"}, world["advertiser"]["postback_secret"]
+    )
+    with server.client() as http:
+        assert http.get("/postback", params=params).json()["status"] == "accepted"
+    server.wait_events(1, event_type="order")
+    server.stop()
+    server.start()  # the edge's memory of recent orders is gone; the loader still knows
+    with server.client() as http:
+        assert http.get("/postback", params=params).status_code == 200
+    server.wait_drained()
+    assert len(server.events(event_type="order")) == 1
+    assert server.rejects(reason="duplicate_order")["by_reason"]["duplicate_order"] == 1
+
+
+def test_forged_or_malformed_postbacks_are_refused(clicked):
+    server, world, click_id = clicked
+    secret = world["advertiser"]["postback_secret"]
+    good = {"cid": click_id, "oid": "ORD-X", "amt": "10", "status": "approved"}
+    tampered = {**_signed(good, secret), "amt": "10000"}
+    other_secret = _signed(good, "0" * 64)
+    unknown_click = _signed({**good, "cid": "ZZZZZZZZ-abc"}, secret)
+    bad_status = _signed({**good, "status": "maybe"}, secret)
+    bad_amount = _signed({**good, "amt": "ten"}, secret)
+    with server.client() as http:
+        answers = {
+            "tampered": http.get("/postback", params=tampered),
+            "other_secret": http.get("/postback", params=other_secret),
+            "unsigned": http.get("/postback", params=good),
+            "unknown_click": http.get("/postback", params=unknown_click),
+            "no_click": http.get("/postback", params={"oid": "x"}),
+            "bad_status": http.get("/postback", params=bad_status),
+            "bad_amount": http.get("/postback", params=bad_amount),
+            "not_utf8": http.get("/postback?cid=%ff&sig=00"),
+        }
+    expected = {
+        "tampered": (403, "bad_signature", "sig"),
+        "other_secret": (403, "bad_signature", "sig"),
+        "unsigned": (403, "bad_signature", "sig"),
+        "unknown_click": (400, "unknown_click", "cid"),
+        "no_click": (400, "missing_field", "cid"),
+        "bad_status": (400, "invalid_field", "status"),
+        "bad_amount": (400, "invalid_field", "amt"),
+        "not_utf8": (400, "invalid_utf8", "query"),
+    }
+    for name, (status, error, field) in expected.items():
+        body = answers[name].json()
+        assert (answers[name].status_code, body["error"], body["field"]) == (
+            status,
+            error,
+            field,
+        ), name
+    server.wait_drained()
+    assert server.events(event_type="order") == []
+    assert server.rejects()["by_reason"]["bad_signature"] == 3
+
+
+def test_macro_style_template_from_an_ad_network(clicked):
+    """A network fills its own macro names; unfilled macros count as absent."""
+    server, world, click_id = clicked
+    secret = world["advertiser"]["postback_secret"]
+    params = {
+        "click_id": click_id,
+        "payout": "35.00",
+        "transaction_id": "NET-55",
+        "currency": "CNY",
+        "goal": "{goal}",
+    }
+    query = urlencode(_signed(params, secret))
+    with server.client() as http:
+        response = http.get(f"/postback?{query}")
+    assert response.status_code == 200, response.text
+    [order] = server.wait_events(1, event_type="order")
+    assert (order["order_id"], order["amount"], order["order_status"]) == (
+        "NET-55",
+        "35.00",
+        "approved",
+    )
