@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import http.client
 import json
 import socket
 import sys
@@ -89,7 +90,7 @@ def _http(
         if isinstance(exc.reason, ConnectionRefusedError | socket.gaierror):
             raise _NoServer(str(exc.reason)) from exc
         raise _Failure(f"cannot reach the server at {url}: {exc.reason}") from exc
-    except OSError as exc:  # a timeout or reset after the request went out
+    except (OSError, http.client.HTTPException) as exc:  # after the request went out
         raise _Failure(f"no answer from the server at {url}: {exc}") from exc
 
 
@@ -115,12 +116,18 @@ def _target(args: argparse.Namespace) -> _Target:
     try:
         settings = load_settings()
     except ValidationError as exc:
-        raise _BadInput(_pydantic_errors(exc, prefix="ADTRACK_")) from exc
+        raise _BadInput(
+            [
+                (f"ADTRACK_{name.upper()}" if name else "settings", m)
+                for name, m in _pydantic_errors(exc)
+            ]
+        ) from exc
     url = args.url or settings.public_url or _local_url(settings)
     token = args.token or settings.admin_token
     token_file = settings.data_dir / "admin_token"
-    if not token and token_file.is_file():
-        token = token_file.read_text("utf-8").strip()
+    if not token:
+        with contextlib.suppress(OSError):  # unreadable: the server's 401 then says what to do
+            token = token_file.read_text("utf-8").strip()
     return _Target(settings, url.rstrip("/"), token, explicit_url=bool(args.url))
 
 
@@ -302,8 +309,8 @@ def _validated(entity: _Entity, values: dict[str, Any]) -> BaseModel:
         raise _BadInput(_pydantic_errors(exc)) from exc
 
 
-def _pydantic_errors(exc: ValidationError, prefix: str = "") -> list[tuple[str, str]]:
-    return [(prefix + ".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()]
+def _pydantic_errors(exc: ValidationError) -> list[tuple[str, str]]:
+    return [(".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()]
 
 
 def _add(entity: _Entity, args: argparse.Namespace) -> int:

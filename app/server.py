@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import secrets
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from importlib import resources
@@ -23,7 +24,7 @@ from app.ingest.spool import SpoolWriter, spool_depth
 from app.metrics import Metrics
 from app.settings import Settings, load_settings
 from app.store.catalog_cache import CatalogCache
-from app.store.client import Store, open_store
+from app.store.client import Store, StoreError, open_store
 from app.store.migrate import migrate
 from app.tracker.edge import Edge
 
@@ -41,14 +42,18 @@ class Runtime:
     spool: SpoolWriter | None = None
     loader: Loader | None = None
     admin_token: str = ""
+    store_error: str = ""
+    _stopping: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
         settings = self.settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.admin_token = ensure_admin_token(settings)
-        self.store = open_store(settings.clickhouse_url)
-        migrate(self.store)
-        self.catalog = CatalogCache(self.store, settings.catalog_refresh_s).start()
+        self.store = open_store(settings.clickhouse_url, lazy=True)
+        store_ready = self._prepare_store()
+        self.catalog = CatalogCache(
+            self.store, settings.catalog_refresh_s, backup_path=settings.data_dir / "catalog.json"
+        ).start()
         self.spool = SpoolWriter(
             settings.spool_dir,
             fsync_ms=settings.spool_fsync_ms,
@@ -56,18 +61,49 @@ class Runtime:
             segment_bytes=settings.spool_segment_bytes,
         ).open()
         if settings.loader_in_process:
-            enricher = build_enricher(settings, self.catalog, self.store)
-            self.loader = Loader(
-                self.store,
-                enricher,
-                self.metrics,
-                settings.spool_dir,
-                batch_rows=settings.loader_batch_rows,
-                poll_ms=settings.loader_poll_ms,
-            ).start()
+            if store_ready:
+                self._start_loader()
+            else:
+                threading.Thread(
+                    target=self._wait_for_store, name="store-wait", daemon=True
+                ).start()
         self._register_gauges()
 
+    def _prepare_store(self) -> bool:
+        """Apply migrations. A server that is down is waited for (hits still spool); the
+        embedded engine is a local directory, so failing to open it is fatal."""
+        assert self.store is not None
+        try:
+            migrate(self.store)
+        except StoreError as exc:
+            if self.settings.embedded:
+                raise
+            self.store_error = str(exc)
+            log.error("ClickHouse unreachable at start, hits are spooled until it is back: %s", exc)
+            return False
+        self.store_error = ""
+        return True
+
+    def _wait_for_store(self) -> None:
+        while not self._stopping.wait(2.0):
+            if self._prepare_store():
+                self._start_loader()
+                return
+
+    def _start_loader(self) -> None:
+        assert self.store is not None and self.catalog is not None
+        enricher = build_enricher(self.settings, self.catalog, self.store)
+        self.loader = Loader(
+            self.store,
+            enricher,
+            self.metrics,
+            self.settings.spool_dir,
+            batch_rows=self.settings.loader_batch_rows,
+            poll_ms=self.settings.loader_poll_ms,
+        ).start()
+
     def stop(self) -> None:
+        self._stopping.set()
         if self.spool:
             self.spool.close()
         if self.loader:
@@ -101,11 +137,9 @@ class Runtime:
         body = {
             "status": "ok" if spool_ok else "degraded",
             "spool": {"ok": spool_ok, "segments": segments, "bytes": size},
-            "loader": None
-            if self.loader is None
-            else {
-                "running": True,
-                "last_error": self.loader.last_error or None,
+            "loader": {
+                "running": self.loader is not None,
+                "last_error": (self.loader.last_error if self.loader else self.store_error) or None,
             },
             "catalog_version": self.catalog.snapshot.version if self.catalog else 0,
         }

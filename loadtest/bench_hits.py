@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -97,6 +98,81 @@ def need(tool: str) -> str:
     return path
 
 
+# -- CPU accounting -------------------------------------------------------------------------
+# The machine may be shared: other processes can take part of core 0 or 1 during a run. The
+# server's own CPU time turns a run into requests per CPU-second, which such sharing barely
+# moves, and the per-core busy time shows how much of each core went to something else.
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_cpu_s(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime, all threads
+
+
+def tree_cpu_s(root: int) -> float:
+    """CPU seconds of a process and its descendants (nginx's worker, granian's worker)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry.name))
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += _proc_cpu_s(pid)
+        todo.extend(parents.get(pid, []))
+    return total
+
+
+def _core_busy_s() -> dict[str, float]:
+    busy = {}
+    for line in Path("/proc/stat").read_text().splitlines():
+        name, *values = line.split()
+        if name in (f"cpu{SERVER_CORE}", f"cpu{CLIENT_CORE}"):
+            ticks = [int(v) for v in values[:8]]
+            busy[name] = (sum(ticks) - ticks[3] - ticks[4]) / _TICK  # minus idle, iowait
+    return busy
+
+
+class CpuMeter:
+    def __init__(self, server_pid: int) -> None:
+        self.pid = server_pid
+
+    def __enter__(self) -> CpuMeter:
+        self.t0 = time.monotonic()
+        self.server0 = tree_cpu_s(self.pid)
+        self.client0 = _children_cpu_s()
+        self.cores0 = _core_busy_s()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        wall = time.monotonic() - self.t0
+        server = tree_cpu_s(self.pid) - self.server0
+        client = _children_cpu_s() - self.client0
+        cores = {k: v - self.cores0[k] for k, v in _core_busy_s().items()}
+        self.result = {
+            "wall_s": round(wall, 3),
+            "server_cpu_s": round(server, 3),
+            "server_core_share": round(server / wall, 3),
+            "client_cpu_s": round(client, 3),
+            "others_on_server_core_s": round(max(0.0, cores[f"cpu{SERVER_CORE}"] - server), 3),
+            "others_on_client_core_s": round(max(0.0, cores[f"cpu{CLIENT_CORE}"] - client), 3),
+            "loadavg": Path("/proc/loadavg").read_text().split()[0],
+        }
+
+
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 # -- wrk ----------------------------------------------------------------------------------
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
 
@@ -132,28 +208,42 @@ def parse_wrk(output: str) -> dict[str, Any]:
     return result
 
 
-def run_wrk(url: str, duration: int) -> dict[str, Any]:
+def run_wrk(url: str, duration: int, server_pid: int | None = None) -> dict[str, Any]:
     cmd = ["taskset", "-c", CLIENT_CORE, need("wrk"), "-t1", f"-c{CONNECTIONS}",
            f"-d{duration}s", "--latency"]
     for header in HEADERS:
         cmd += ["-H", header]
     cmd.append(url)
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, check=False)
+    with CpuMeter(server_pid or os.getpid()) as meter:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60,
+                              check=False)
     if done.returncode != 0:
         raise RuntimeError(f"wrk failed: {done.stderr}\n{done.stdout}")
-    return parse_wrk(done.stdout)
+    return _with_cpu(parse_wrk(done.stdout), meter, server_pid)
 
 
-def run_rategen(url: str, rate: float, duration: int) -> dict[str, Any]:
+def _with_cpu(result: dict[str, Any], meter: CpuMeter, server_pid: int | None) -> dict[str, Any]:
+    if server_pid is not None:
+        result["cpu"] = meter.result
+        done = result.get("requests", result.get("completed", 0))
+        cpu = meter.result["server_cpu_s"]
+        result["req_per_cpu_s"] = round(done / cpu, 1) if cpu else 0.0
+    return result
+
+
+def run_rategen(url: str, rate: float, duration: int,
+                server_pid: int | None = None) -> dict[str, Any]:
     cmd = ["taskset", "-c", CLIENT_CORE, sys.executable, str(RATEGEN), "--url", url,
            "--rate", f"{rate:.0f}", "--duration", str(duration),
            "--connections", str(CONNECTIONS)]
     for header in HEADERS:
         cmd += ["-H", header]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, check=False)
+    with CpuMeter(server_pid or os.getpid()) as meter:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60,
+                              check=False)
     if done.returncode != 0:
         raise RuntimeError(f"rategen failed: {done.stderr}")
-    return json.loads(done.stdout)
+    return _with_cpu(json.loads(done.stdout), meter, server_pid)
 
 
 def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -165,6 +255,11 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "rps_max": round(max(rps), 1),
         "p50_ms_median": round(statistics.median(r.get("p50_ms", 0) for r in runs), 3),
         "p99_ms_median": round(statistics.median(r.get("p99_ms", 0) for r in runs), 3),
+        "req_per_cpu_s_median": round(statistics.median(r.get("req_per_cpu_s", 0) for r in runs), 1),
+        "server_core_share_min": min(r.get("cpu", {}).get("server_core_share", 0) for r in runs),
+        "others_on_cores_s_max": max(
+            r.get("cpu", {}).get("others_on_server_core_s", 0)
+            + r.get("cpu", {}).get("others_on_client_core_s", 0) for r in runs),
         "median_run": median_run,
         "runs": runs,
     }

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 import app
 from app.api import catalog, events
+from app.store.client import StoreError
 
 
 def create_api(runtime: Any, lifespan: Any = None) -> FastAPI:
     api = FastAPI(title="adtrack", version=app.__version__, lifespan=lifespan)
     api.state.runtime = runtime
+
+    @api.exception_handler(StoreError)
+    async def store_unavailable(_: Request, exc: StoreError) -> JSONResponse:
+        # Hits keep spooling during an outage; only reads and catalog writes need the store.
+        return JSONResponse(
+            {"error": "store_unavailable", "detail": str(exc)[:500]}, status_code=503
+        )
+
     api.include_router(catalog.router)
     api.include_router(events.router)
     return api

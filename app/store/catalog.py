@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import orjson
+
 from app.store.client import Store
 
 _CODE_ALPHABET = string.ascii_letters + string.digits
@@ -183,4 +185,43 @@ def load_snapshot(store: Store) -> CatalogSnapshot:
         campaigns={c.id: c for c in load_all(store, Campaign)},
         sites={s.site_key: s for s in load_all(store, Site)},
         links={link.code: link for link in load_all(store, Link)},
+    )
+
+
+def snapshot_to_json(snapshot: CatalogSnapshot) -> bytes:
+    def rows(items: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(item).items()}
+            for item in items.values()
+        ]
+
+    return orjson.dumps(
+        {
+            "version": snapshot.version,
+            "advertisers": rows(snapshot.advertisers),
+            "campaigns": rows(snapshot.campaigns),
+            "sites": rows(snapshot.sites),
+            "links": rows(snapshot.links),
+        }
+    )
+
+
+def snapshot_from_json(data: bytes) -> CatalogSnapshot:
+    raw = orjson.loads(data)
+
+    def build(kind: type[E], key: str, items: list[dict[str, Any]]) -> dict[str, E]:
+        out = {}
+        for item in items:
+            for stamp in ("created_at", "updated_at"):
+                item[stamp] = datetime.fromisoformat(item[stamp])
+            entity = kind(**item)
+            out[getattr(entity, key)] = entity
+        return out
+
+    return CatalogSnapshot(
+        version=raw["version"],
+        advertisers=build(Advertiser, "id", raw["advertisers"]),
+        campaigns=build(Campaign, "id", raw["campaigns"]),
+        sites=build(Site, "site_key", raw["sites"]),
+        links=build(Link, "code", raw["links"]),
     )

@@ -5,13 +5,15 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 import clickhouse_connect
 import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
+
+T = TypeVar("T")
 
 
 class StoreError(Exception):
@@ -27,67 +29,74 @@ def _mapped_errors(what: str) -> Iterator[None]:
     except (ClickHouseError, OSError, RuntimeError) as exc:
         raise StoreError(f"{what}: {exc}") from exc
     except Exception as exc:  # chDB raises plain exceptions for SQL errors
-        if type(exc).__module__.startswith(("chdb", "clickhouse_connect")):
+        if type(exc).__module__.startswith(("chdb", "clickhouse_connect", "urllib3")):
             raise StoreError(f"{what}: {exc}") from exc
         raise
+
+
+def _connect(url: str) -> Client:
+    with _mapped_errors(f"cannot open ClickHouse at {redact(url)}"):
+        if url.startswith("chdb://"):
+            return clickhouse_connect.get_client(dsn=url)
+        return clickhouse_connect.get_client(
+            dsn=url, autogenerate_session_id=False, connect_timeout=5, send_receive_timeout=60
+        )
 
 
 class Store:
     """A thin, typed wrapper over one clickhouse-connect client.
 
     Values always travel as bound parameters (`{name:Type}` placeholders); callers never
-    format input into SQL text.
+    format input into SQL text. A server that is down at start is connected to on first use,
+    so the tracker can start (and spool hits) during a store outage.
     """
 
-    def __init__(self, client: Client, url: str) -> None:
-        self._client = client
+    def __init__(self, url: str, client: Client | None = None) -> None:
         self.url = url
         self.embedded = url.startswith("chdb://")
-        # The HTTP client keeps a session; chDB is one engine per process. Serialising
-        # statements keeps both safe when the loader, catalog refresher and API share it.
-        self._lock = threading.RLock() if not self.embedded else threading.RLock()
+        self._client = client
+        # The loader, the catalog refresher and API threads share one client: chDB is one
+        # engine per process and the HTTP client keeps one session, so statements go one at
+        # a time (chDB releases the GIL while a statement runs).
+        self._lock = threading.RLock()
         self.errors = 0
         self.last_insert_s = 0.0
 
-    def query(self, sql: str, parameters: Mapping[str, Any] | None = None) -> list[tuple]:
-        with _mapped_errors("query failed"), self._lock:
+    def _call(self, what: str, action: Callable[[Client], T]) -> T:
+        with _mapped_errors(what), self._lock:
             try:
-                return self._client.query(sql, parameters=parameters or {}).result_rows
+                if self._client is None:
+                    self._client = _connect(self.url)
+                return action(self._client)
             except Exception:
                 self.errors += 1
+                if not self.embedded:
+                    self._client = None  # reconnect on next use
                 raise
+
+    def query(self, sql: str, parameters: Mapping[str, Any] | None = None) -> list[tuple]:
+        return self._call(
+            "query failed", lambda c: c.query(sql, parameters=parameters or {}).result_rows
+        )
 
     def query_dicts(self, sql: str, parameters: Mapping[str, Any] | None = None) -> list[dict]:
-        with _mapped_errors("query failed"), self._lock:
-            try:
-                result = self._client.query(sql, parameters=parameters or {})
-            except Exception:
-                self.errors += 1
-                raise
-            names = result.column_names
-            return [dict(zip(names, row, strict=True)) for row in result.result_rows]
+        result = self._call("query failed", lambda c: c.query(sql, parameters=parameters or {}))
+        names = result.column_names
+        return [dict(zip(names, row, strict=True)) for row in result.result_rows]
 
     def query_arrow(self, sql: str, parameters: Mapping[str, Any] | None = None) -> pa.Table:
-        with _mapped_errors("query failed"), self._lock:
-            return self._client.query_arrow(sql, parameters=parameters or {})
+        return self._call("query failed", lambda c: c.query_arrow(sql, parameters=parameters or {}))
 
     def command(self, sql: str, parameters: Mapping[str, Any] | None = None) -> Any:
-        with _mapped_errors("command failed"), self._lock:
-            try:
-                return self._client.command(sql, parameters=parameters or {})
-            except Exception:
-                self.errors += 1
-                raise
+        return self._call("command failed", lambda c: c.command(sql, parameters=parameters or {}))
 
     def insert_arrow(self, table: str, data: pa.Table, dedup_token: str | None = None) -> None:
         settings = {"insert_deduplication_token": dedup_token} if dedup_token else None
         started = time.perf_counter()
-        with _mapped_errors(f"insert into {table} failed"), self._lock:
-            try:
-                self._client.insert_arrow(table, data, settings=settings)
-            except Exception:
-                self.errors += 1
-                raise
+        self._call(
+            f"insert into {table} failed",
+            lambda c: c.insert_arrow(table, data, settings=settings),
+        )
         self.last_insert_s = time.perf_counter() - started
 
     def insert_rows(
@@ -98,14 +107,12 @@ class Store:
         dedup_token: str | None = None,
     ) -> None:
         settings = {"insert_deduplication_token": dedup_token} if dedup_token else None
-        with _mapped_errors(f"insert into {table} failed"), self._lock:
-            try:
-                self._client.insert(
-                    table, list(rows), column_names=list(column_names), settings=settings
-                )
-            except Exception:
-                self.errors += 1
-                raise
+        self._call(
+            f"insert into {table} failed",
+            lambda c: c.insert(
+                table, list(rows), column_names=list(column_names), settings=settings
+            ),
+        )
 
     def ping(self) -> bool:
         try:
@@ -115,23 +122,24 @@ class Store:
         return True
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self._client.close()
+        with contextlib.suppress(Exception), self._lock:
+            if self._client is not None:
+                self._client.close()
+            self._client = None
 
 
-def open_store(url: str) -> Store:
-    """Connect to `chdb://<dir>` (embedded engine, one process per directory) or http(s)://."""
-    with _mapped_errors(f"cannot open ClickHouse at {_redact(url)}"):
-        if url.startswith("chdb://"):
-            client = clickhouse_connect.get_client(dsn=url)
-        else:
-            client = clickhouse_connect.get_client(
-                dsn=url, autogenerate_session_id=False, connect_timeout=5, send_receive_timeout=60
-            )
-    return Store(client, url)
+def open_store(url: str, *, lazy: bool = False) -> Store:
+    """Connect to `chdb://<dir>` (embedded engine, one process per directory) or http(s)://.
+
+    With `lazy`, a server that cannot be reached yet is not an error: the first statement
+    connects. The embedded engine is always opened at once (it is a local directory).
+    """
+    if lazy and not url.startswith("chdb://"):
+        return Store(url)
+    return Store(url, _connect(url))
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
         return f"{scheme}://***@{rest.split('@', 1)[1]}"

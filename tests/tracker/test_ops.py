@@ -1,0 +1,62 @@
+"""Health and Prometheus metrics of a running server."""
+
+from __future__ import annotations
+
+import re
+
+
+def _metric(text: str, name: str, labels: str = "") -> float:
+    pattern = re.escape(name + (("{" + labels + "}") if labels else "")) + r" ([0-9.e+-]+)$"
+    match = re.search(pattern, text, re.M)
+    assert match, f"{name}{{{labels}}} not in metrics"
+    return float(match.group(1))
+
+
+def test_metrics_count_hits_rejects_spool_and_inserts(server):
+    world = server.seed()
+    site = world["site"]["site_key"]
+    with server.client() as http:
+        for _ in range(3):
+            http.get("/p.gif", params={"s": site})
+        http.get("/p.gif", params={"s": "nope"})
+        http.get(f"/c/{world['link']['code']}")
+    server.wait_events(4)
+    server.wait_drained()
+    with server.client() as http:
+        response = http.get("/metrics")
+    assert response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    assert _metric(text, "adtrack_hits_total", 'type="impression"') == 3
+    assert _metric(text, "adtrack_hits_total", 'type="click"') == 1
+    assert _metric(text, "adtrack_rejects_total", 'reason="unknown_site",stage="edge"') == 1
+    assert _metric(text, "adtrack_loaded_rows_total", 'table="events"') == 4
+    assert _metric(text, "adtrack_loaded_rows_total", 'table="rejects"') == 1
+    assert _metric(text, "adtrack_spool_bytes") == 0
+    assert _metric(text, "adtrack_inserts_total") >= 2
+    assert _metric(text, "adtrack_insert_seconds_total") > 0
+    assert _metric(text, "adtrack_enrich_seconds_total", 'step="put_geo"') >= 0
+    assert "# TYPE adtrack_spool_segments gauge" in text
+
+
+def test_healthz_reports_spool_and_loader(server):
+    with server.client() as http:
+        response = http.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["spool"]["ok"] is True
+    assert body["loader"] == {"running": True, "last_error": None}
+
+
+def test_admin_token_is_generated_once_and_kept(make_server, tmp_path):
+    data = tmp_path / "fresh"
+    server = make_server(data, ADTRACK_ADMIN_TOKEN="")
+    token = (data / "admin_token").read_text().strip()
+    assert len(token) >= 32
+    assert f"generated admin token (stored in {data / 'admin_token'})" in server.log()
+    with server.client(headers={"Authorization": f"Bearer {token}"}) as http:
+        assert http.get("/api/v1/sites").status_code == 200
+    server.stop()
+    server.start()
+    assert (data / "admin_token").read_text().strip() == token
+    assert server.log().count("generated admin token") == 1
