@@ -512,8 +512,8 @@ def measure_load(app: Adtrack, load: Any) -> dict[str, Any]:
     }
 
 
-def rategen_as_load(url: str, rate: float, duration: int) -> dict[str, Any]:
-    result = run_rategen(url, rate, duration)
+def rategen_as_load(url: str, rate: float, duration: int, server_pid: int) -> dict[str, Any]:
+    result = run_rategen(url, rate, duration, server_pid)
     statuses = result["statuses"]
     result["ok"] = sum(v for k, v in statuses.items() if k.startswith(("2", "3")))
     result["in_flight_slack"] = result["in_flight_at_end"] + result["errors"]
@@ -536,8 +536,8 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         for name, url in targets.items():
             runs = []
             for i in range(args.runs):
-                runs.append(run_wrk(url, args.duration))
-                _say(f"{name} run {i + 1}: {runs[-1]['rps']:.0f} req/s p99 {runs[-1].get('p99_ms')} ms")
+                runs.append(run_wrk(url, args.duration, nginx.proc.pid))
+                _say(f"{name} run {i + 1}: {_brief(runs[-1])}")
             results["nginx"][name] = summarize(runs)
         for fsync_ms in args.fsync_ms:
             key = f"{args.server}_fsync{fsync_ms}"
@@ -546,30 +546,8 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
             section: dict[str, Any] = {"server": args.server, "fsync_ms": fsync_ms,
                                        "lifespan_ran": app.health.get("status") == "ok"}
             try:
-                for endpoint, url in (("pixel", app.pixel_url()), ("redirect", app.redirect_url())):
-                    runs = []
-                    for i in range(args.runs):
-                        runs.append(measure_load(app, lambda u=url: run_wrk(u, args.duration)))
-                        r = runs[-1]
-                        _say(f"{key} {endpoint} run {i + 1}: {r['rps']:.0f} req/s p99 "
-                             f"{r.get('p99_ms')} ms, {r['events_per_s_to_clickhouse']:.0f} ev/s "
-                             f"to CH, loaded {r['loaded_events']} answered {r['ok']}")
-                    summary = summarize(runs)
-                    summary["events_per_s_median"] = statistics.median(
-                        r["events_per_s_to_clickhouse"] for r in runs)
-                    summary["nothing_lost"] = all(r["nothing_lost"] for r in runs)
-                    rate = max(1.0, summary["rps_median"] * LOAD_FRACTION)
-                    fixed = measure_load(app, lambda u=url, r=rate: rategen_as_load(u, r, args.duration))
-                    summary["at_80pct"] = fixed
-                    _say(f"{key} {endpoint} @ {rate:.0f} req/s: achieved {fixed['achieved_rate']}, "
-                         f"p50 {fixed['p50_ms']} ms p99 {fixed['p99_ms']} ms "
-                         f"(send lag p99 {fixed['send_lag_ms'].get('p99')} ms)")
-                    # The same generator at the same rate against nginx: its own latency floor.
-                    ref = nginx.url("/p.gif" if endpoint == "pixel" else "/c/abc123", log=True)
-                    floor = run_rategen(ref, rate, args.duration)
-                    summary["generator_floor_nginx"] = floor
-                    _say(f"  generator floor (nginx @ same rate): p99 {floor['latency_ms'].get('p99')} ms")
-                    section[endpoint] = summary
+                section["pixel"] = bench_endpoint(app, nginx, "pixel", args)
+                section["redirect"] = bench_endpoint(app, nginx, "redirect", args)
             finally:
                 app.stop()
             section["server_log_tail"] = _tail(app.log_path, 2000)
@@ -579,6 +557,43 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
     return results
+
+
+def bench_endpoint(app: Adtrack, nginx: Nginx, endpoint: str,
+                   args: argparse.Namespace) -> dict[str, Any]:
+    """wrk max rate (--runs times), then the constant-rate p99 at 80% and its nginx floor."""
+    url = app.pixel_url() if endpoint == "pixel" else app.redirect_url()
+    pid = app.proc.pid
+    label = f"{app.server}_fsync{app.fsync_ms} {endpoint}"
+    runs = []
+    for i in range(args.runs):
+        run = measure_load(app, lambda: run_wrk(url, args.duration, pid))
+        runs.append(run)
+        _say(f"{label} run {i + 1}: {_brief(run)}, {run['events_per_s_to_clickhouse']:.0f} "
+             f"ev/s to CH, loaded {run['loaded_events']} answered {run['ok']}")
+    summary = summarize(runs)
+    summary["events_per_s_median"] = statistics.median(
+        r["events_per_s_to_clickhouse"] for r in runs)
+    summary["nothing_lost"] = all(r["nothing_lost"] for r in runs)
+    rate = max(1.0, summary["rps_median"] * LOAD_FRACTION)
+    fixed = measure_load(app, lambda: rategen_as_load(url, rate, args.duration, pid))
+    summary["at_80pct"] = fixed
+    _say(f"{label} @ {rate:.0f} req/s: achieved {fixed['achieved_rate']}, p50 "
+         f"{fixed['p50_ms']} ms p99 {fixed['p99_ms']} ms (send lag p99 "
+         f"{fixed['send_lag_ms'].get('p99')} ms), core share {fixed['cpu']['server_core_share']}")
+    # The same generator at the same rate against nginx: the latency it adds by itself.
+    ref = nginx.url("/p.gif" if endpoint == "pixel" else "/c/abc123", log=True)
+    floor = run_rategen(ref, rate, args.duration, nginx.proc.pid)
+    summary["generator_floor_nginx"] = floor
+    _say(f"  generator floor (nginx @ same rate): p99 {floor['latency_ms'].get('p99')} ms")
+    return summary
+
+
+def _brief(run: dict[str, Any]) -> str:
+    cpu = run.get("cpu", {})
+    return (f"{run['rps']:.0f} req/s ({run.get('req_per_cpu_s', 0):.0f}/CPU-s, core share "
+            f"{cpu.get('server_core_share')}, others {cpu.get('others_on_server_core_s')}"
+            f"+{cpu.get('others_on_client_core_s')} s) p99 {run.get('p99_ms')} ms")
 
 
 def _say(text: str) -> None:
@@ -591,45 +606,58 @@ def _fmt_rps(s: dict[str, Any]) -> str:
 
 def markdown(results: dict[str, Any], args: argparse.Namespace) -> str:
     ng = results["nginx"]
-    ref_gif = ng["nginx_gif_log"]["rps_median"]
-    ref_302 = ng["nginx_302_log"]["rps_median"]
+    refs = {"gif": ng["nginx_gif_log"], "302": ng["nginx_302_log"]}
     lines = [
-        f"Per core: servers on core {SERVER_CORE}, load on core {CLIENT_CORE}; wrk -t1 "
-        f"-c{CONNECTIONS} -d{args.duration}s, median of {args.runs} (min–max). "
-        f"p99@80%: constant rate, latency from the due time (rategen.py).",
+        f"Servers on core {SERVER_CORE}, load on core {CLIENT_CORE}; wrk -t1 -c{CONNECTIONS} "
+        f"-d{args.duration}s --latency, median of {args.runs} (min–max). req/CPU-s: requests "
+        "per second of the server's own CPU time (robust to other load on the machine). "
+        "core share: the lowest share of core 0 the server got in a run. p99@80%: constant "
+        "rate, latency from the due time (rategen.py); floor = same generator, same rate, "
+        "against nginx.",
         "",
-        "| target | req/s median (min–max) | p50 ms | p99 ms | vs nginx (log on) | "
-        "p99 ms @80% (rate) | events/s to CH | all loaded |",
-        "|---|---|---|---|---|---|---|---|",
+        "| target | req/s median (min–max) | req/CPU-s | p50 ms | p99 ms | vs nginx req/s "
+        "| vs nginx req/CPU-s | core share | p99 ms @80% (achieved/s; floor) | events/s to CH "
+        "| all loaded |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, label, ref in (("nginx_gif_log", "nginx empty_gif, log on", ref_gif),
-                             ("nginx_gif_nolog", "nginx empty_gif, log off", ref_gif),
-                             ("nginx_302_log", "nginx return 302, log on", ref_302)):
+
+    def ratios(s: dict[str, Any], ref: dict[str, Any]) -> str:
+        by_cpu = (s["req_per_cpu_s_median"] / ref["req_per_cpu_s_median"]
+                  if ref["req_per_cpu_s_median"] else 0)
+        return f"{s['rps_median'] / ref['rps_median']:.3f} | {by_cpu:.3f}"
+
+    for name, label, ref in (("nginx_gif_log", "nginx empty_gif, log on", "gif"),
+                             ("nginx_gif_nolog", "nginx empty_gif, log off", "gif"),
+                             ("nginx_302_log", "nginx return 302, log on", "302")):
         s = ng[name]
-        lines.append(f"| {label} | {_fmt_rps(s)} | {s['p50_ms_median']} | {s['p99_ms_median']} "
-                     f"| {s['rps_median'] / ref:.2f} | – | – | – |")
+        lines.append(
+            f"| {label} | {_fmt_rps(s)} | {s['req_per_cpu_s_median']:,.0f} | "
+            f"{s['p50_ms_median']} | {s['p99_ms_median']} | {ratios(s, refs[ref])} | "
+            f"{s['server_core_share_min']:.2f} | – | – | – |")
     for key, section in results["adtrack"].items():
-        for endpoint, ref in (("pixel", ref_gif), ("redirect", ref_302)):
+        for endpoint, ref in (("pixel", "gif"), ("redirect", "302")):
             s = section[endpoint]
             fixed = s["at_80pct"]
             floor = s["generator_floor_nginx"]["latency_ms"].get("p99")
+            loaded = "yes" if s["nothing_lost"] and fixed["nothing_lost"] else "NO"
             lines.append(
-                f"| adtrack {endpoint} ({key}) | {_fmt_rps(s)} | {s['p50_ms_median']} | "
-                f"{s['p99_ms_median']} | {s['rps_median'] / ref:.3f} | "
-                f"{fixed['p99_ms']} ({fixed['achieved_rate']:,.0f}/s; floor {floor}) | "
-                f"{s['events_per_s_median']:,.0f} | {'yes' if s['nothing_lost'] and fixed['nothing_lost'] else 'NO'} |")
+                f"| adtrack {endpoint} ({key}) | {_fmt_rps(s)} | "
+                f"{s['req_per_cpu_s_median']:,.0f} | {s['p50_ms_median']} | "
+                f"{s['p99_ms_median']} | {ratios(s, refs[ref])} | "
+                f"{s['server_core_share_min']:.2f} | {fixed['p99_ms']} "
+                f"({fixed['achieved_rate']:,.0f}/s; {floor}) | "
+                f"{s['events_per_s_median']:,.0f} | {loaded} |")
     lines += [
         "",
         f"Targets: ≥ {TARGET_RPS:,} req/s per core for pixel and redirect, p99 < "
-        f"{TARGET_P99_MS:g} ms at 80% of that rate. \"floor\" is the same generator at the "
-        "same rate against nginx (its own latency).",
+        f"{TARGET_P99_MS:g} ms at 80% of that rate.",
     ]
     for key, section in results["adtrack"].items():
         verdicts = []
         for endpoint in ("pixel", "redirect"):
             s = section[endpoint]
             ok = s["rps_median"] >= TARGET_RPS and s["at_80pct"]["p99_ms"] < TARGET_P99_MS
-            verdicts.append(f"{endpoint} {'meets' if ok else 'misses'} the target")
+            verdicts.append(f"{endpoint} {'meets' if ok else 'misses'} it")
         lifespan = "" if section["lifespan_ran"] else " — LIFESPAN DID NOT RUN"
         lines.append(f"- {key}: {', '.join(verdicts)}{lifespan}")
     return "\n".join(lines)

@@ -23,7 +23,6 @@ import sys
 import time
 from urllib.parse import urlsplit
 
-
 # Busy-poll within this long of the next due time (seconds); sleeping longer lets the vCPU
 # idle, and waking an idle vCPU costs milliseconds on some VMs.
 SPIN_S = float(os.environ.get("RATEGEN_SPIN_S", "0.002"))

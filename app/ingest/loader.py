@@ -8,7 +8,9 @@ after every insert for it was acknowledged; while ClickHouse is down the spool j
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterable
@@ -35,6 +37,8 @@ from app.store.catalog_cache import CatalogCache
 from app.store.client import Store, StoreError
 
 log = logging.getLogger(__name__)
+
+LOADER_LOCK = ".loader.lock"
 
 
 @dataclass
@@ -87,6 +91,7 @@ class Loader:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._idle = threading.Event()
+        self._lock_fd = -1
         metrics.describe("adtrack_loaded_rows_total", "counter", "Rows inserted, by table")
         metrics.describe("adtrack_clickhouse_errors_total", "counter", "Failed ClickHouse calls")
         metrics.describe("adtrack_insert_seconds_total", "counter", "Time spent in inserts")
@@ -200,8 +205,14 @@ class Loader:
         return self
 
     def run(self) -> None:
+        """Load until stopped. Several processes may run a loader on one spool (tracker
+        workers on a ClickHouse server); the spool's loader lock lets exactly one work at a
+        time, and another takes over when it dies."""
         delay = self.poll_s
         while not self._stop.is_set():
+            if not self._owns_spool():
+                self._stop.wait(1.0)
+                continue
             try:
                 loaded = self.drain_once()
                 self.last_error = ""
@@ -220,16 +231,40 @@ class Loader:
                 self._idle.set()
                 self._stop.wait(delay)
                 self._idle.clear()
+        self._release_spool()
+
+    def _owns_spool(self) -> bool:
+        if self._lock_fd >= 0:
+            return True
+        self.spool_root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.spool_root / LOADER_LOCK, os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._lock_fd = fd
+        return True
+
+    def _release_spool(self) -> None:
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)
+            self._lock_fd = -1
+
+    @property
+    def active(self) -> bool:
+        return self._lock_fd >= 0
 
     def stop(self, drain: bool = True) -> None:
         self._stop.set()
         if self._thread:
             self._thread.join(timeout=30)
-        if drain:
+        if drain and self._owns_spool():
             try:
                 self.drain_once()
             except StoreError as exc:
                 log.warning("loader: segments left in the spool at shutdown: %s", exc)
+        self._release_spool()
 
 
 def _loader_reject(reason: str, detail: str, raw: str, record: Record | None = None) -> Record:

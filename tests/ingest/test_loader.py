@@ -198,3 +198,29 @@ def test_settings_reject_bad_configuration(tmp_path):
     assert Path(load_settings(data_dir=tmp_path).clickhouse_url[len("chdb://") :]).name == (
         "clickhouse"
     )
+
+
+def test_only_one_loader_owns_a_spool_and_another_takes_over(env):
+    import time as _time
+
+    settings, store, first, site = env
+    second = Loader(store, first.enricher, Metrics(), settings.spool_dir, poll_ms=20)
+    first.poll_s = 0.02
+    first.start()
+    deadline = _time.monotonic() + 5
+    while not first.active and _time.monotonic() < deadline:
+        _time.sleep(0.01)
+    second.start()
+    _spool(settings, _hits(site, 10))
+    deadline = _time.monotonic() + 5
+    while _count(store) < 10 and _time.monotonic() < deadline:
+        _time.sleep(0.02)
+    assert first.active and not second.active
+    first.stop(drain=False)  # the owner goes away: the other takes the spool over
+    _spool(settings, _hits(site, 5))
+    deadline = _time.monotonic() + 10
+    while _count(store) < 15 and _time.monotonic() < deadline:
+        _time.sleep(0.05)
+    assert second.active
+    assert _count(store) == 15
+    second.stop()

@@ -1,0 +1,357 @@
+"""The snippet in a real headless Chromium against a real server: a partner page, a tracked
+link, an advertiser's landing page with an order, and time on page.
+
+The partner and advertiser pages are served from this process on two hostnames that
+Chromium maps to 127.0.0.1, so each has its own first-party cookies, as in production.
+Debian's chromium is driven by Playwright; `scripts/install-chromium.sh` installs it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from tests.support.server import ServerProcess
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+MISSING = f"{CHROMIUM} is missing: install Debian chromium with `bash scripts/install-chromium.sh`"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--host-resolver-rules=MAP *.localtest 127.0.0.1",
+]
+PAGES = Path(__file__).parent / "pages"
+# Makes the page hidden as a tab switch would: headless Chromium keeps every page visible.
+SET_VISIBILITY = """state => {
+    Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => state});
+    Object.defineProperty(document, 'hidden', {configurable: true, get: () => state == 'hidden'});
+    document.dispatchEvent(new Event('visibilitychange'));
+}"""
+
+
+# -- local partner and advertiser pages ---------------------------------------------------
+
+
+class Pages:
+    """Serves tests/e2e/pages on <name>.localtest, with {{TRACKER}}, {{LINK}} and {{SITE}}
+    (the site key registered for that hostname) filled in."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+        self.sites: dict[str, str] = {}
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    def url(self, host: str, page: str) -> str:
+        return f"http://{host}.localtest:{self.port}/{page}"
+
+    def render(self, host: str, page: str) -> bytes | None:
+        path = PAGES / page
+        if "/" in page or not page.endswith(".html") or not path.is_file():
+            return None
+        values = {**self.values, "SITE": self.sites.get(host, "")}
+        html = re.sub(r"\{\{(\w+)\}\}", lambda m: values[m.group(1)], path.read_text("utf-8"))
+        return html.encode("utf-8")
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        pages = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                host = (self.headers.get("Host") or "").split(".", 1)[0]
+                body = pages.render(host, urlsplit(self.path).path.lstrip("/"))
+                self.send_response(200 if body is not None else 404)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Cache-Control", "no-store")
+                self.send_header("Content-Length", str(len(body or b"")))
+                self.end_headers()
+                self.wfile.write(body or b"")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        return Handler
+
+    def __enter__(self) -> Pages:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+@pytest.fixture
+def pages() -> Iterator[Pages]:
+    with Pages() as served:
+        yield served
+
+
+# -- the browser --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(MISSING, pytrace=False)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def desktop_ua(chromium: Browser) -> str:
+    """Chromium's own user agent without "Headless", which the bot list rightly flags."""
+    page = chromium.new_page()
+    try:
+        return page.evaluate("navigator.userAgent").replace("HeadlessChrome/", "Chrome/")
+    finally:
+        page.close()
+
+
+@pytest.fixture
+def context(chromium: Browser, desktop_ua: str) -> Iterator[BrowserContext]:
+    ctx = chromium.new_context(user_agent=desktop_ua)
+    yield ctx
+    ctx.close()
+
+
+def _open(context: BrowserContext) -> tuple[Page, list[str]]:
+    """A page, and the errors it throws (the snippet must never throw into it)."""
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return page, errors
+
+
+def _loaded(page: Page) -> None:
+    page.wait_for_load_state("load")
+    page.wait_for_function("window.adtrack && window.adtrack.v === 1")
+
+
+# -- catalog and events -------------------------------------------------------------------
+
+
+def _world(server: ServerProcess, pages: Pages) -> dict[str, Any]:
+    """The seeded partner site and link, plus the advertiser's own site for its landing."""
+    world = server.seed(landing_url=pages.url("shop", "landing.html?p=1"))
+    with server.admin() as http:
+        response = http.post(
+            "/api/v1/sites",
+            json={"name": "China Mobile Shop", "partner": "cmshop", "domain": "shop.localtest",
+                  "channel": "advertiser"},
+        )
+        assert response.status_code == 201, response.text
+    world["shop"] = response.json()
+    pages.sites = {"partner": world["site"]["site_key"], "shop": world["shop"]["site_key"]}
+    pages.values = {"TRACKER": server.base_url, "LINK": world["link"]["url"]}
+    return world
+
+
+def _wait_rows(
+    server: ServerProcess,
+    count: int = 1,
+    where: Callable[[dict], bool] = lambda row: True,
+    timeout: float = 20,
+    **filters: Any,
+) -> list[dict]:
+    """Poll the event log until `count` rows match the filters and `where`."""
+    deadline = time.monotonic() + timeout
+    rows: list[dict] = []
+    while time.monotonic() < deadline:
+        rows = [row for row in server.events(**filters) if where(row)]
+        if len(rows) >= count:
+            return rows
+        time.sleep(0.1)
+    raise AssertionError(f"expected {count} events for {filters}, found {rows}")
+
+
+def _named(name: str) -> Callable[[dict], bool]:
+    return lambda row: row["event_name"] == name
+
+
+# -- tests --------------------------------------------------------------------------------
+
+
+def test_chromium_is_installed():
+    assert CHROMIUM.exists(), MISSING
+
+
+def test_partner_click_to_landing_order(server: ServerProcess, pages: Pages, context):
+    world = _world(server, pages)
+    partner_site, shop_site = pages.sites["partner"], pages.sites["shop"]
+    page, errors = _open(context)
+
+    page.goto(pages.url("partner", "partner.html"))
+    _loaded(page)
+    partner_visit = _wait_rows(server, event_type="visit", site_key=partner_site)[0]
+    page.click("#offer")  # /c/CODE, then a 302 to the landing page with adt_cid
+    page.wait_for_url(re.compile(r"^http://shop\.localtest:\d+/landing\.html\?p=1&adt_cid="))
+    _loaded(page)
+
+    click = _wait_rows(server, event_type="click", link_code=world["link"]["code"])[0]
+    click_id = click["click_id"]
+    assert page.url.endswith(f"adt_cid={click_id}")
+    visit = _wait_rows(server, event_type="visit", site_key=shop_site)[0]
+    order = _wait_rows(server, event_type="order", order_id="o-1")[0]
+    signup = _wait_rows(server, event_type="event", site_key=shop_site, where=_named("signup"))[0]
+
+    # The partner page's own visit, from its own visitor cookie.
+    assert partner_visit["url"] == pages.url("partner", "partner.html")
+    assert partner_visit["partner_id"] == "nmg-portal"
+    assert partner_visit["click_id"] == ""
+    # The landing visit, order and event all carry the click and inherit its source.
+    for row in (visit, order, signup):
+        assert row["click_id"] == click_id
+        assert row["campaign_id"] == world["campaign"]["id"]
+        assert row["advertiser_id"] == world["advertiser"]["id"]
+        assert row["partner_id"] == "nmg-portal"
+        assert row["placement_id"] == "home-banner"
+    assert visit["url"] == page.url
+    assert visit["referrer"].startswith(pages.url("partner", ""))
+    assert Decimal(order["amount"]) == Decimal("88.50")
+    assert order["currency"] == "CNY"
+    assert order["order_status"] == "approved"
+    assert signup["props"] == {"plan": "basic"}
+    # One visitor, session and page view on the shop; a different visitor on the partner.
+    shop_rows = (visit, order, signup)
+    assert len({r["visitor_id"] for r in shop_rows}) == 1 and visit["visitor_id"]
+    assert len({r["session_id"] for r in shop_rows}) == 1 and visit["session_id"]
+    assert len({r["pageview_id"] for r in shop_rows}) == 1 and visit["pageview_id"]
+    assert partner_visit["visitor_id"] and partner_visit["visitor_id"] != visit["visitor_id"]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{16}", visit["visitor_id"])
+    # Browser fields, from the real request.
+    for row in (partner_visit, visit, order, signup):
+        assert row["device_type"] == "desktop"
+        assert "Chrome" in row["browser"]
+        assert row["is_bot"] == 0
+        assert row["client_ts"]
+    assert re.fullmatch(r"\d+x\d+", visit["screen"])
+    assert visit["language"]
+
+    # First-party cookies, each on its own site; the click id kept on the landing site.
+    cookies = {(c["domain"], c["name"]): c for c in context.cookies()}
+    assert cookies[("shop.localtest", "_adt_cid")]["value"] == click_id
+    assert cookies[("shop.localtest", "_adt_vid")]["value"] == visit["visitor_id"]
+    assert cookies[("partner.localtest", "_adt_vid")]["value"] == partner_visit["visitor_id"]
+    assert ("partner.localtest", "_adt_cid") not in cookies
+    assert cookies[("shop.localtest", "_adt_vid")]["sameSite"] == "Lax"
+
+    added = page.evaluate(
+        "Object.getOwnPropertyNames(window).filter(k => !globalsBefore.includes(k))"
+    )
+    assert set(added) <= {"globalsBefore", "adtrack"}
+    assert errors == []
+    server.wait_drained()
+    assert server.rejects()["by_reason"] == {}
+
+
+def test_reloading_the_landing_page_does_not_double_the_order(
+    server: ServerProcess, pages: Pages, context
+):
+    world = _world(server, pages)
+    shop_site = pages.sites["shop"]
+    page, errors = _open(context)
+    page.goto(world["link"]["url"])
+    _loaded(page)
+    first = _wait_rows(server, event_type="order", order_id="o-1")[0]
+
+    page.reload()
+    _loaded(page)
+    visits = _wait_rows(server, 2, event_type="visit", site_key=shop_site)
+    assert len({v["pageview_id"] for v in visits}) == 2
+    # The reloaded page sent the order again; the loader dropped it as a duplicate.
+    dropped = _wait_rejects(server, "duplicate_order")
+    assert '"o-1"' in dropped[0]["raw"]
+    server.wait_drained()
+    orders = server.events(event_type="order")
+    assert [o["event_id"] for o in orders] == [first["event_id"]]
+    assert errors == []
+
+
+def _wait_rejects(server: ServerProcess, reason: str, timeout: float = 20) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = server.rejects(reason=reason)["rejects"]
+        if rows:
+            return rows
+        time.sleep(0.1)
+    raise AssertionError(f"no {reason} reject within {timeout}s")
+
+
+def test_leaving_the_page_sends_time_on_page_once(server: ServerProcess, pages: Pages, context):
+    _world(server, pages)
+    site = pages.sites["partner"]
+    page, errors = _open(context)
+    page.goto(pages.url("partner", "partner.html"))
+    _loaded(page)
+    visit = _wait_rows(server, event_type="visit", site_key=site)[0]
+    page.wait_for_timeout(400)
+
+    # Navigating away fires pagehide and then visibilitychange: one page_leave, not two.
+    page.goto(pages.url("partner", "partner.html?again"))
+    _loaded(page)
+    _wait_rows(server, 2, event_type="visit", site_key=site)
+    leave = _wait_rows(server, event_type="event", site_key=site, where=_named("page_leave"))[0]
+    assert leave["pageview_id"] == visit["pageview_id"]
+    assert leave["visitor_id"] == visit["visitor_id"]
+    assert leave["session_id"] == visit["session_id"]
+    assert 350 <= leave["duration_ms"] < 60_000
+    server.wait_drained()
+    leaves = [r for r in server.events(event_type="event") if r["event_name"] == "page_leave"]
+    assert len(leaves) == 1
+    assert errors == []
+
+
+def test_hidden_page_sends_visible_time_once_per_hidden_period(
+    server: ServerProcess, pages: Pages, context
+):
+    _world(server, pages)
+    site = pages.sites["partner"]
+    page, errors = _open(context)
+    page.goto(pages.url("partner", "partner.html"))
+    _loaded(page)
+    visit = _wait_rows(server, event_type="visit", site_key=site)[0]
+    page.wait_for_timeout(300)
+
+    page.evaluate(SET_VISIBILITY, "hidden")
+    first = _wait_rows(server, event_type="event", site_key=site, where=_named("page_leave"))
+    assert first[0]["pageview_id"] == visit["pageview_id"]
+    assert first[0]["duration_ms"] >= 250
+    page.evaluate(SET_VISIBILITY, "hidden")  # still hidden: nothing new to report
+    page.wait_for_timeout(1_000)  # hidden time does not count
+
+    page.evaluate(SET_VISIBILITY, "visible")
+    page.wait_for_timeout(200)
+    page.goto(pages.url("partner", "partner.html?next"))  # pagehide while visible
+    _loaded(page)
+    _wait_rows(server, 2, event_type="visit", site_key=site)
+    leaves = _wait_rows(server, 2, event_type="event", site_key=site, where=_named("page_leave"))
+    server.wait_drained()
+    leaves = [r for r in server.events(event_type="event") if r["event_name"] == "page_leave"]
+    assert len(leaves) == 2
+    durations = sorted(r["duration_ms"] for r in leaves)
+    assert {r["pageview_id"] for r in leaves} == {visit["pageview_id"]}
+    # The second report is the page view's visible time so far: both visible periods
+    # (300 ms, then 200 ms and the navigation), not the second spent hidden.
+    assert 150 <= durations[1] - durations[0] < 900
+    assert errors == []
