@@ -32,8 +32,8 @@ from app.api.catalog import (
     CampaignOut,
     LinkIn,
     SiteIn,
-    _link_out,
-    _site_out,
+    link_out,
+    site_out,
 )
 from app.settings import Settings, load_settings
 from app.store import catalog
@@ -256,7 +256,7 @@ _ENTITIES = {
             SiteIn,
             ("site_key", "name", "partner", "domain", "channel", "status"),
             create=lambda b: catalog.new_site(b.name, b.partner, b.domain, b.channel),
-            out=_site_out,
+            out=site_out,
             flags={
                 "name": "NAME",
                 "partner": "--partner",
@@ -285,7 +285,7 @@ _ENTITIES = {
                 placement_id=b.placement_id,
                 creative_id=b.creative_id,
             ),
-            out=_link_out,
+            out=link_out,
             flags={
                 "campaign_id": "--campaign",
                 "site_key": "--site",

@@ -149,18 +149,24 @@ class Runtime:
 def ensure_admin_token(settings: Settings) -> str:
     """The bootstrap admin token: from settings, or generated once and kept in the data dir.
 
-    Created with O_EXCL so several worker processes starting together agree on one token.
+    Several worker processes starting together agree on one token.
     """
     if settings.admin_token:
         return settings.admin_token
     path = settings.data_dir / "admin_token"
     token = secrets.token_urlsafe(32)
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except FileExistsError:
-        return path.read_text("utf-8").strip()
+    # Write a private temp file, then link it into place: link() fails if the token exists,
+    # so concurrent starters agree on one token and never read a half-written file.
+    tmp = settings.data_dir / f".admin_token.{os.getpid()}"
+    fd = os.open(tmp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(token + "\n")
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return path.read_text("utf-8").strip()
+    finally:
+        tmp.unlink(missing_ok=True)
     print(f"adtrack: generated admin token (stored in {path}): {token}", flush=True)
     return token
 

@@ -87,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=0,
                         help="constant rate (rategen.py) instead of wrk's maximum")
     parser.add_argument("--native", action="store_true", help="sample native frames too")
+    parser.add_argument("--no-loader", action="store_true",
+                        help="ADTRACK_LOADER_IN_PROCESS=false: the request path alone")
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args(argv)
     spy = py_spy()
@@ -94,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     bench.RESULTS.mkdir(parents=True, exist_ok=True)
     collapsed = bench.RESULTS / f"profile-{args.endpoint}-{args.server}-{stamp}.txt"
-    app = bench.Adtrack(tmp, args.server, args.fsync_ms).start()
+    extra = {"ADTRACK_LOADER_IN_PROCESS": "false"} if args.no_loader else {}
+    app = bench.Adtrack(tmp, args.server, args.fsync_ms, extra_env=extra).start()
     try:
         url = app.pixel_url() if args.endpoint == "pixel" else app.redirect_url()
         pid = app.proc.pid  # taskset exec()s the server: same pid
@@ -114,9 +117,9 @@ def main(argv: list[str] | None = None) -> int:
 
         def load() -> None:
             if args.rate:
-                result.update(bench.run_rategen(url, args.rate, args.duration))
+                result.update(bench.run_rategen(url, args.rate, args.duration, pid))
             else:
-                result.update(bench.run_wrk(url, args.duration))
+                result.update(bench.run_wrk(url, args.duration, pid))
 
         runner = threading.Thread(target=load)
         runner.start()
@@ -124,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         _, err = spy_proc.communicate(timeout=60)
         if spy_proc.returncode != 0:
             print(err.decode(errors="replace"), file=sys.stderr)
-        counts = app.wait_drained()
+        counts = app.counts() if args.no_loader else app.wait_drained()
     finally:
         app.stop()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -132,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"load: rategen {args.rate:.0f}/s achieved {result.get('achieved_rate')} "
               f"p99 {result.get('latency_ms', {}).get('p99')} ms")
     else:
-        print(f"load: wrk {result.get('rps', 0):.0f} req/s, p99 {result.get('p99_ms')} ms")
+        print(f"load: wrk {result.get('rps', 0):.0f} req/s, p99 {result.get('p99_ms')} ms, "
+              f"{result.get('req_per_cpu_s', 0):.0f} req/CPU-s, cpu {result.get('cpu')}")
     print(f"after drain: {counts}")
     print(analyse(collapsed, args.top))
     print(f"\ncollapsed stacks: {collapsed.relative_to(bench.REPO)}")

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, status
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, field_validator
 
 from app.api.deps import AdminDep, CatalogDep, RuntimeDep, StoreDep
 from app.store import catalog
@@ -16,25 +16,18 @@ from app.tracker.links import valid_landing_url
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Lower-cased first: StringConstraints would check the pattern before its own to_lower.
+# (A BeforeValidator wraps what precedes it in Annotated, so it runs before the pattern.)
+_lower = BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v)
 Slug = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True,
-        to_lower=True,
-        min_length=1,
-        max_length=64,
-        pattern=r"^[a-z0-9][a-z0-9_.-]*$",
-    ),
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$"),
+    _lower,
 ]
 Domain = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True,
-        to_lower=True,
-        min_length=1,
-        max_length=253,
-        pattern=r"^[a-z0-9.-]+(:\d{1,5})?$",
-    ),
+    StringConstraints(min_length=1, max_length=253, pattern=r"^[a-z0-9.-]+(:\d{1,5})?$"),
+    _lower,
 ]
 
 
@@ -118,7 +111,7 @@ class LinkOut(BaseModel):
     url: str = Field(description="the tracked URL to publish")
 
 
-def _site_out(site: catalog.Site, base_url: str) -> SiteOut:
+def site_out(site: catalog.Site, base_url: str) -> SiteOut:
     return SiteOut(
         **site.__dict__,
         snippet=f'<script async src="{base_url}/t.js" data-site="{site.site_key}"></script>',
@@ -126,7 +119,7 @@ def _site_out(site: catalog.Site, base_url: str) -> SiteOut:
     )
 
 
-def _link_out(link: catalog.Link, base_url: str) -> LinkOut:
+def link_out(link: catalog.Link, base_url: str) -> LinkOut:
     return LinkOut(**link.__dict__, url=f"{base_url}/c/{link.code}")
 
 
@@ -168,13 +161,13 @@ def create_site(
     site = _saved(
         cache, store, catalog.new_site(body.name, body.partner, body.domain, body.channel)
     )
-    return _site_out(site, runtime.settings.base_url)
+    return site_out(site, runtime.settings.base_url)
 
 
 @router.get("/sites", response_model=list[SiteOut])
 def list_sites(_: AdminDep, store: StoreDep, runtime: RuntimeDep) -> Any:
     base = runtime.settings.base_url
-    return [_site_out(s, base) for s in catalog.load_all(store, catalog.Site)]
+    return [site_out(s, base) for s in catalog.load_all(store, catalog.Site)]
 
 
 @router.post("/links", status_code=status.HTTP_201_CREATED, response_model=LinkOut)
@@ -203,13 +196,13 @@ def create_link(
             creative_id=body.creative_id,
         ),
     )
-    return _link_out(link, runtime.settings.base_url)
+    return link_out(link, runtime.settings.base_url)
 
 
 @router.get("/links", response_model=list[LinkOut])
 def list_links(_: AdminDep, store: StoreDep, runtime: RuntimeDep) -> Any:
     base = runtime.settings.base_url
-    return [_link_out(link, base) for link in catalog.load_all(store, catalog.Link)]
+    return [link_out(link, base) for link in catalog.load_all(store, catalog.Link)]
 
 
 @router.get("/links/{code}", response_model=LinkOut)
@@ -217,4 +210,4 @@ def get_link(code: str, _: AdminDep, store: StoreDep, runtime: RuntimeDep) -> An
     link = catalog.get(store, catalog.Link, code)
     if link is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, {"error": "not_found", "field": "code"})
-    return _link_out(link, runtime.settings.base_url)
+    return link_out(link, runtime.settings.base_url)

@@ -53,8 +53,9 @@ def build_enricher(settings: Settings, catalog: CatalogCache, store: Store | Non
     orders = OrderIndex(store)
     steps = [
         ("put_campaign", put_campaign),
-        ("put_click", clicks.put_click),
         ("put_site", make_put_site(catalog)),
+        ("remember_click", clicks.remember_click),
+        ("put_click", clicks.put_click),
         ("put_geo", put_geo(open_geo(settings.geoip_db))),
         ("put_device", put_device(DeviceParser())),
         ("drop_duplicate_order", orders.drop_duplicate_order),
@@ -129,7 +130,6 @@ class Loader:
 
     def load_records(self, events: list[Record], rejects: list[Record], token: str) -> BatchResult:
         enricher = self.enricher
-        enricher.clicks.remember(events)
         enricher.clicks.prefetch(events)
         enricher.orders.prefetch(events)
         kept, dropped = enricher.pipeline.run(events)

@@ -25,7 +25,9 @@ def new_code(length: int = 8) -> str:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    # Millisecond precision, as stored (DateTime64(3)): what a create returns equals a read.
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def _version() -> int:

@@ -7,6 +7,7 @@ hits never go through it; every other path falls through to the FastAPI app (API
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import logging
 import secrets
@@ -86,6 +87,14 @@ class Edge:
         self.fsync_each = settings.spool_fsync_ms == 0
         self.snippet = snippet
         self.snippet_etag = b'"' + hashlib.sha256(snippet).hexdigest()[:16].encode() + b'"'
+        self.snippet_gzip = gzip.compress(snippet, compresslevel=9, mtime=0)
+        self._snippet_headers = [
+            (b"etag", self.snippet_etag),
+            (b"cache-control", b"public, max-age=3600"),
+            (b"content-type", b"application/javascript; charset=utf-8"),
+            (b"vary", b"Accept-Encoding"),
+            (b"access-control-allow-origin", b"*"),
+        ]
         self._recent_orders: OrderedDict[tuple[str, str, str], None] = OrderedDict()
         self._routes: dict[str, Callable[[Scope, Receive, Send], Awaitable[None]]] = {
             "/p.gif": self.pixel,
@@ -677,21 +686,18 @@ class Edge:
 
     # -- GET /t.js, /healthz, /metrics -----------------------------------------------------
     async def snippet_js(self, scope: Scope, receive: Receive, send: Send) -> None:
+        gzip_ok = False
         for name, value in scope["headers"]:
-            if name == b"if-none-match" and value == self.snippet_etag:
-                await _respond(send, 304, b"", [(b"etag", self.snippet_etag)])
+            if name == b"if-none-match" and _etag_matches(value, self.snippet_etag):
+                await _respond(send, 304, b"", self._snippet_headers[:2])
                 return
-        await _respond(
-            send,
-            200,
-            self.snippet,
-            [
-                (b"content-type", b"application/javascript; charset=utf-8"),
-                (b"cache-control", b"public, max-age=3600"),
-                (b"etag", self.snippet_etag),
-                (b"access-control-allow-origin", b"*"),
-            ],
-        )
+            if name == b"accept-encoding" and b"gzip" in value:
+                gzip_ok = True
+        if gzip_ok:
+            headers = [*self._snippet_headers, (b"content-encoding", b"gzip")]
+            await _respond(send, 200, self.snippet_gzip, headers)
+        else:
+            await _respond(send, 200, self.snippet, self._snippet_headers)
 
     async def healthz(self, scope: Scope, receive: Receive, send: Send) -> None:
         status, body = self.health()
@@ -767,6 +773,13 @@ def _body_params(scope: Scope, body: bytes) -> dict[str, str]:
             raise ValueError("JSON body must be an object")
         return {str(k): str(v) for k, v in data.items() if v is not None}
     return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict"))
+
+
+def _etag_matches(header: bytes, etag: bytes) -> bool:
+    """If-None-Match: `*`, or a list of tags, weak (W/) or strong."""
+    if header.strip() == b"*":
+        return True
+    return any(tag.strip().removeprefix(b"W/") == etag for tag in header.split(b","))
 
 
 def _cookie_value(cookie_header: str, name: str) -> str:

@@ -91,12 +91,6 @@ def test_site_create_and_list(server, admin):
     assert listed[site["site_key"]]["snippet"] == site["snippet"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="API bug: Slug/Domain declare to_lower=True, but "
-    "pydantic checks the lower-case pattern before lowering, so upper case is "
-    "refused instead of lowered",
-)
 def test_site_slugs_and_domain_are_lowered(admin):
     body = {
         "name": "Campus BBS",

@@ -143,6 +143,19 @@ def _open(context: BrowserContext) -> tuple[Page, list[str]]:
     return page, errors
 
 
+def _hits(page: Page) -> list[tuple[str, str]]:
+    """(resource type, path) of each hit the page sends to the tracker, as they happen."""
+    hits: list[tuple[str, str]] = []
+
+    def seen(request: Any) -> None:
+        path = urlsplit(request.url).path
+        if path in ("/e", "/p.gif"):
+            hits.append((request.resource_type, path))
+
+    page.on("request", seen)
+    return hits
+
+
 def _loaded(page: Page) -> None:
     page.wait_for_load_state("load")
     page.wait_for_function("window.adtrack && window.adtrack.v === 1")
@@ -157,8 +170,12 @@ def _world(server: ServerProcess, pages: Pages) -> dict[str, Any]:
     with server.admin() as http:
         response = http.post(
             "/api/v1/sites",
-            json={"name": "China Mobile Shop", "partner": "cmshop", "domain": "shop.localtest",
-                  "channel": "advertiser"},
+            json={
+                "name": "China Mobile Shop",
+                "partner": "cmshop",
+                "domain": "shop.localtest",
+                "channel": "advertiser",
+            },
         )
         assert response.status_code == 201, response.text
     world["shop"] = response.json()
@@ -200,6 +217,7 @@ def test_partner_click_to_landing_order(server: ServerProcess, pages: Pages, con
     world = _world(server, pages)
     partner_site, shop_site = pages.sites["partner"], pages.sites["shop"]
     page, errors = _open(context)
+    hits = _hits(page)
 
     page.goto(pages.url("partner", "partner.html"))
     _loaded(page)
@@ -224,7 +242,6 @@ def test_partner_click_to_landing_order(server: ServerProcess, pages: Pages, con
         assert row["click_id"] == click_id
         assert row["campaign_id"] == world["campaign"]["id"]
         assert row["advertiser_id"] == world["advertiser"]["id"]
-        assert row["partner_id"] == "nmg-portal"
         assert row["placement_id"] == "home-banner"
     assert visit["url"] == page.url
     assert visit["referrer"].startswith(pages.url("partner", ""))
@@ -260,9 +277,25 @@ def test_partner_click_to_landing_order(server: ServerProcess, pages: Pages, con
         "Object.getOwnPropertyNames(window).filter(k => !globalsBefore.includes(k))"
     )
     assert set(added) <= {"globalsBefore", "adtrack"}
+    assert set(hits) == {("ping", "/e")}  # sendBeacon
     assert errors == []
     server.wait_drained()
     assert server.rejects()["by_reason"] == {}
+
+
+def test_landing_hits_belong_to_the_partner_of_the_click(
+    server: ServerProcess, pages: Pages, context
+):
+    world = _world(server, pages)
+    page, _ = _open(context)
+    page.goto(pages.url("partner", "partner.html"))
+    _loaded(page)
+    page.click("#offer")
+    _loaded(page)
+    click = _wait_rows(server, event_type="click", link_code=world["link"]["code"])[0]
+    order = _wait_rows(server, event_type="order", order_id="o-1")[0]
+    assert (click["partner_id"], click["channel"]) == ("nmg-portal", "local_portal")
+    assert (order["partner_id"], order["channel"]) == ("nmg-portal", "local_portal")
 
 
 def test_reloading_the_landing_page_does_not_double_the_order(
@@ -286,6 +319,38 @@ def test_reloading_the_landing_page_does_not_double_the_order(
     orders = server.events(event_type="order")
     assert [o["event_id"] for o in orders] == [first["event_id"]]
     assert errors == []
+
+
+@pytest.mark.parametrize(
+    ("disable", "transport"),
+    [
+        pytest.param("Navigator.prototype.sendBeacon = undefined;", ("fetch", "/e"), id="fetch"),
+        pytest.param(
+            "Navigator.prototype.sendBeacon = undefined; window.fetch = undefined;",
+            ("image", "/p.gif"),
+            id="pixel",
+        ),
+    ],
+)
+def test_without_sendbeacon_the_snippet_falls_back(
+    server: ServerProcess, pages: Pages, context, disable: str, transport: tuple[str, str]
+):
+    world = _world(server, pages)
+    context.add_init_script(disable)
+    page, errors = _open(context)
+    hits = _hits(page)
+    page.goto(world["link"]["url"])
+    _loaded(page)
+    click = _wait_rows(server, event_type="click", link_code=world["link"]["code"])[0]
+    visit = _wait_rows(server, event_type="visit", site_key=pages.sites["shop"])[0]
+    order = _wait_rows(server, event_type="order", order_id="o-1")[0]
+    assert visit["click_id"] == order["click_id"] == click["click_id"]
+    assert visit["visitor_id"] == order["visitor_id"] != ""
+    assert Decimal(order["amount"]) == Decimal("88.50")
+    assert set(hits) == {transport}
+    assert errors == []
+    server.wait_drained()
+    assert server.rejects()["by_reason"] == {}
 
 
 def _wait_rejects(server: ServerProcess, reason: str, timeout: float = 20) -> list[dict]:
@@ -354,4 +419,28 @@ def test_hidden_page_sends_visible_time_once_per_hidden_period(
     # The second report is the page view's visible time so far: both visible periods
     # (300 ms, then 200 ms and the navigation), not the second spent hidden.
     assert 150 <= durations[1] - durations[0] < 900
+    assert errors == []
+
+
+def test_virtual_page_view_in_a_single_page_app(server: ServerProcess, pages: Pages, context):
+    _world(server, pages)
+    site = pages.sites["partner"]
+    page, errors = _open(context)
+    page.goto(pages.url("partner", "partner.html"))
+    _loaded(page)
+    page.wait_for_timeout(200)
+    page.evaluate("history.pushState({}, '', '/partner.html?view=2'); adtrack('visit')")
+
+    visits = _wait_rows(server, 2, event_type="visit", site_key=site)
+    first, second = sorted(visits, key=lambda row: row["client_ts"])
+    assert second["url"] == pages.url("partner", "partner.html?view=2")
+    assert second["referrer"] == first["url"]
+    assert second["pageview_id"] != first["pageview_id"]
+    assert second["session_id"] == first["session_id"]
+    assert second["visitor_id"] == first["visitor_id"]
+    # The virtual navigation ends the first page view's visible time.
+    leave = _wait_rows(server, event_type="event", site_key=site, where=_named("page_leave"))[0]
+    assert leave["pageview_id"] == first["pageview_id"]
+    assert leave["url"] == first["url"]
+    assert leave["duration_ms"] >= 150
     assert errors == []

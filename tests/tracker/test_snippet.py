@@ -70,3 +70,19 @@ def test_snippet_fits_the_size_budget():
     # The mangled output really is the snippet, not an empty parse.
     assert "adtrack" in minified.decode() and "sendBeacon" in minified.decode()
 
+
+def test_snippet_is_gzipped_when_accepted_and_304_matches_lists(server):
+    import gzip
+
+    with server.client() as http:
+        plain = http.get("/t.js", headers={"Accept-Encoding": "identity"})
+        zipped = http.get("/t.js", headers={"Accept-Encoding": "gzip, br"})
+        etag = plain.headers["etag"]
+        listed = http.get("/t.js", headers={"If-None-Match": f'"other", W/{etag}'})
+        star = http.get("/t.js", headers={"If-None-Match": "*"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped.headers["vary"] == "Accept-Encoding"
+    assert zipped.content == plain.content  # httpx decodes: same script either way
+    assert int(zipped.headers["content-length"]) < len(gzip.compress(plain.content)) + 64
+    assert listed.status_code == 304 and star.status_code == 304
+    assert listed.headers["cache-control"] == "public, max-age=3600"

@@ -35,12 +35,14 @@ class ClickIndex:
         self._capacity = capacity
         self._clicks: OrderedDict[str, dict[str, str]] = OrderedDict()
 
-    def remember(self, records: Iterable[Record]) -> None:
-        for record in records:
-            if record.get("event_type") == "click" and record.get("click_id"):
-                self._clicks[record["click_id"]] = {c: record.get(c, "") for c in _CLICK_COLUMNS}
-        while len(self._clicks) > self._capacity:
-            self._clicks.popitem(last=False)
+    def remember_click(self, record: Record) -> RejectReason | None:
+        """Step: keep each click (after put_site gave it partner and channel) for the visits
+        and orders that follow it, in this batch or later ones."""
+        if record.get("event_type") == "click" and record.get("click_id"):
+            self._clicks[record["click_id"]] = {c: record.get(c, "") for c in _CLICK_COLUMNS}
+            if len(self._clicks) > self._capacity:
+                self._clicks.popitem(last=False)
+        return None
 
     def prefetch(self, records: Iterable[Record]) -> None:
         """Load the clicks this batch refers to and memory does not hold (one query)."""

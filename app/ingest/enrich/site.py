@@ -1,5 +1,6 @@
-"""put_site: partner and channel from the catalog entry of the site the hit names, for hits
-whose traffic source is not already known from a click; advertiser from the campaign."""
+"""put_site: partner and channel from the catalog entry of the site the hit names, and the
+advertiser from the campaign. put_click, later, overrides these with the click's for events
+that came through a tracked link."""
 
 from __future__ import annotations
 

@@ -1,0 +1,132 @@
+"""Bulk mode: generated records straight through the real loader into the store.
+
+Enrichment (click stitching, site → partner/channel, geo, device, order dedup) is the
+loader's own pipeline; only the HTTP edge is skipped. The store is opened directly, so this
+refuses to run while a server holds it. Each chunk is inserted under a token derived from the
+plan (`demo:<seed>:…:<chunk>`), so rerunning the same plan inserts nothing twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from app.demo.scenario import World, ensure_in_store
+from app.demo.traffic import Plan, Stats, Traffic
+from app.ingest.loader import Loader, build_enricher
+from app.ingest.record import Record
+from app.metrics import Metrics
+from app.settings import Settings
+from app.store.catalog_cache import CatalogCache
+from app.store.client import Store, StoreError, open_store
+from app.store.migrate import migrate
+
+CHUNK_ROWS = 50_000
+
+
+class StoreBusy(Exception):
+    """A running server holds the store; the demo must go through it instead."""
+
+
+@dataclass
+class BulkResult:
+    world: World
+    stats: Stats
+    loaded: int
+    rejected: int
+    chunks: int
+    seconds: float
+    generate_seconds: float
+    load_seconds: float
+    enrich_seconds: dict[str, float]
+
+    @property
+    def events_per_s(self) -> float:
+        return self.loaded / self.seconds if self.seconds else 0.0
+
+
+def server_running(settings: Settings, timeout: float = 0.5) -> bool:
+    """Whether an adtrack server answers at the configured host and port."""
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host  # noqa: S104
+    try:
+        response = httpx.get(f"http://{host}:{settings.port}/healthz", timeout=timeout)
+    except httpx.HTTPError:
+        return False
+    return response.status_code in (200, 503) and "spool" in response.text
+
+
+def open_demo_store(settings: Settings) -> Store:
+    busy = (f"a server is running at {settings.host}:{settings.port} and holds the store; "
+            "stop it, or send the demo through it with `adtrack demo --mode http`")
+    if settings.embedded and server_running(settings):
+        raise StoreBusy(busy)
+    try:
+        store = open_store(settings.clickhouse_url)
+        store.query("SELECT 1")
+    except StoreError as exc:
+        raise StoreBusy(f"cannot open the store ({exc}); if a server holds it, stop it or "
+                        "use `adtrack demo --mode http`") from exc
+    return store
+
+
+def run_bulk(
+    settings: Settings,
+    plan: Plan,
+    *,
+    chunk_rows: int = CHUNK_ROWS,
+    progress: Callable[[str], None] | None = None,
+    store: Store | None = None,
+) -> BulkResult:
+    started = time.perf_counter()
+    own_store = store is None
+    store = store or open_demo_store(settings)
+    try:
+        migrate(store)
+        world = ensure_in_store(store)
+        cache = CatalogCache(store)
+        cache.refresh()
+        enricher = build_enricher(settings, cache, store)
+        loader = Loader(store, enricher, Metrics(), settings.spool_dir, batch_rows=chunk_rows)
+        traffic = Traffic(world, plan)
+        events: list[Record] = []
+        rejects: list[Record] = []
+        loaded = rejected = chunks = 0
+        generate_s = load_s = 0.0
+
+        def flush() -> None:
+            nonlocal events, rejects, loaded, rejected, chunks, load_s
+            t0 = time.perf_counter()
+            result = loader.load_records(events, rejects, f"demo:{plan.key}:{chunks}")
+            load_s += time.perf_counter() - t0
+            loaded += result.events
+            rejected += result.rejects
+            chunks += 1
+            events, rejects = [], []
+            if progress:
+                progress(f"chunk {chunks}: {loaded:,} events loaded")
+
+        t0 = time.perf_counter()
+        for day_events, day_rejects in traffic.days():
+            events.extend(day_events)
+            rejects.extend(day_rejects)
+            while len(events) >= chunk_rows:
+                # Cut at the chunk size so chunk tokens only depend on the plan.
+                rest, events = events[chunk_rows:], events[:chunk_rows]
+                generate_s += time.perf_counter() - t0
+                flush()
+                events = rest
+                t0 = time.perf_counter()
+        generate_s += time.perf_counter() - t0
+        if events or rejects:
+            flush()
+        return BulkResult(
+            world=world, stats=traffic.stats, loaded=loaded, rejected=rejected, chunks=chunks,
+            seconds=time.perf_counter() - started, generate_seconds=generate_s,
+            load_seconds=load_s, enrich_seconds=dict(enricher.pipeline.seconds),
+        )
+    finally:
+        if own_store:
+            store.close()

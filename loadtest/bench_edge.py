@@ -1,0 +1,175 @@
+"""The hit handlers alone: CPU per hit through the ASGI app, no HTTP server, no loader.
+
+    .venv/bin/python loadtest/bench_edge.py [--hits 50000] [--profile] [--fsync-ms 200]
+
+Runs the app's lifespan, seeds a site and link through the admin API (in process), then
+calls the app directly with prebuilt ASGI scopes for /p.gif and /c/CODE, timing CPU per hit
+(time.process_time, so other load on the machine barely moves it). The spool is real (a
+temp dir); the loader is off (ADTRACK_LOADER_IN_PROCESS=false) so only the request path
+counts. What a server (uvicorn, granian) adds on top is the difference to bench_hits.py's
+req/CPU-s. With --profile, prints the cProfile top functions for each endpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import os
+import pstats
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "loadtest"))
+
+import bench_hits as bench  # noqa: E402 (a sibling script, not a package)
+import httpx  # noqa: E402
+
+
+def scope_for(url: str) -> dict[str, Any]:
+    parts = urlsplit(url)
+    headers = [(b"host", parts.netloc.encode())]
+    for line in bench.HEADERS:
+        name, _, value = line.partition(": ")
+        headers.append((name.lower().encode(), value.encode()))
+    return {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": parts.path, "raw_path": parts.path.encode(),
+        "query_string": parts.query.encode(), "root_path": "", "headers": headers,
+        "client": ("203.0.113.7", 51234), "server": ("127.0.0.1", 8080),
+    }
+
+
+async def _receive() -> dict[str, Any]:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+class Lifespan:
+    """Drives the ASGI lifespan protocol, as a server would."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(
+            self.app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}},
+                     self.inbox.get, self.outbox.put))
+        await self.inbox.put({"type": "lifespan.startup"})
+        message = await self.outbox.get()
+        if message["type"] != "lifespan.startup.complete":
+            raise RuntimeError(f"lifespan startup failed: {message}")
+
+    async def stop(self) -> None:
+        await self.inbox.put({"type": "lifespan.shutdown"})
+        await self.outbox.get()
+        await self.task
+
+
+async def seed(app: Any) -> dict[str, Any]:
+    transport = httpx.ASGITransport(app=app)
+    headers = {"Authorization": f"Bearer {bench.ADMIN_TOKEN}"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://adtrack",
+                                 headers=headers) as http:
+        async def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
+            response = await http.post(f"/api/v1/{path}", json=body)
+            response.raise_for_status()
+            return response.json()
+
+        adv = await post("advertisers", {"name": "China Mobile Inner Mongolia"})
+        cmp_ = await post("campaigns", {"name": "Data plan Q4", "advertiser_id": adv["id"]})
+        site = await post("sites", {"name": "Hohhot City Portal", "partner": "nmg-portal",
+                                    "domain": "portal.example.cn", "channel": "local_portal"})
+        link = await post("links", {"campaign_id": cmp_["id"], "site_key": site["site_key"],
+                                    "landing_url": "https://shop.example.cn/q4/data?from=portal",
+                                    "placement_id": "home-banner",
+                                    "creative_id": "banner-300x250"})
+    return {"advertiser": adv, "campaign": cmp_, "site": site, "link": link}
+
+
+async def hit_loop(app: Any, scope: dict[str, Any], hits: int) -> tuple[float, dict[int, int]]:
+    statuses: dict[int, int] = {}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses[message["status"]] = statuses.get(message["status"], 0) + 1
+
+    started = time.process_time()
+    for _ in range(hits):
+        await app(dict(scope), _receive, send)
+    return time.process_time() - started, statuses
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    from app.server import create_app
+    from app.settings import load_settings
+
+    tmp = Path(tempfile.mkdtemp(prefix="adtrack-edge-"))
+    os.environ.update({"ADTRACK_ADMIN_TOKEN": bench.ADMIN_TOKEN,
+                       "ADTRACK_CATALOG_REFRESH_S": "0.2"})
+    settings = load_settings(data_dir=tmp, loader_in_process=False,
+                             spool_fsync_ms=args.fsync_ms, trusted_proxies=())
+    app = create_app(settings)
+    lifespan = Lifespan(app)
+    await lifespan.start()
+    results: dict[str, Any] = {}
+    try:
+        catalog = await seed(app)
+        fake = bench.Adtrack(tmp, "direct", args.fsync_ms)
+        fake.catalog = catalog
+        deadline = time.monotonic() + 10
+        code = catalog["link"]["code"]
+        while code not in app.catalog.snapshot.links and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        for endpoint, url in (("pixel", fake.pixel_url()), ("redirect", fake.redirect_url())):
+            scope = scope_for(url)
+            await hit_loop(app, scope, min(2000, args.hits))  # warm caches
+            cpu_s, statuses = await hit_loop(app, scope, args.hits)
+            results[endpoint] = {"hits": args.hits,
+                                 "cpu_us_per_hit": round(1e6 * cpu_s / args.hits, 2),
+                                 "hits_per_cpu_s": round(args.hits / cpu_s),
+                                 "statuses": statuses}
+            print(f"{endpoint}: {1e6 * cpu_s / args.hits:.1f} µs CPU per hit "
+                  f"= {args.hits / cpu_s:,.0f} hits/CPU-s (app only), statuses {statuses}")
+            if args.profile:
+                profiler = cProfile.Profile()
+                profiler.enable()
+                await hit_loop(app, scope, args.hits)
+                profiler.disable()
+                out = io.StringIO()
+                stats = pstats.Stats(profiler, stream=out).strip_dirs()
+                stats.sort_stats("tottime").print_stats(args.top)
+                print(out.getvalue().split("\n", 4)[-1])
+    finally:
+        await lifespan.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--hits", type=int, default=50_000)
+    parser.add_argument("--fsync-ms", type=int, default=200)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--top", type=int, default=20)
+    args = parser.parse_args(argv)
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(run(args))
+    else:
+        uvloop.run(run(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
