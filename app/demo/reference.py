@@ -38,7 +38,7 @@ class Weighted(Generic[T]):
 
     def draw(self, rng: random.Random) -> T:
         index = bisect.bisect_right(self._cumulative, rng.random() * self.total)
-        return self.items[min(index, len(self.items) - 1)]
+        return self.items[index] if index < len(self.items) else self.items[-1]
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class Block:
     def host(self, rng: random.Random) -> str:
         if self.version == 4:
             # Skip the network and broadcast addresses of blocks that have them.
-            offset = rng.randrange(1, self.size - 1) if self.size > 2 else 0
+            offset = 1 + int(rng.random() * (self.size - 2)) if self.size > 2 else 0
             return socket.inet_ntoa((self.first + offset).to_bytes(4, "big"))
         offset = rng.getrandbits(64) % self.size
         return socket.inet_ntop(socket.AF_INET6, (self.first + offset).to_bytes(16, "big"))

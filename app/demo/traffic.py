@@ -159,6 +159,11 @@ def poisson(rng: random.Random, lam: float) -> int:
     return k
 
 
+def _below(rng: random.Random, n: int) -> int:
+    """rng.randrange(n) at a third of the cost; exact enough for traffic."""
+    return int(rng.random() * n)
+
+
 def _token(rng: random.Random, nbytes: int = 12) -> str:
     return base64.urlsafe_b64encode(rng.randbytes(nbytes)).decode()
 
@@ -171,6 +176,8 @@ class Traffic:
         self.plan = plan
         self.rng = random.Random(plan.seed)
         self.stats = Stats()
+        self._start = plan.start_ms
+        self._end = plan.end_ms
         self._id_prefix = self.rng.getrandbits(64)
         self._id_counter = 0
         self._pending: dict[int, list[Record]] = defaultdict(list)
@@ -274,7 +281,7 @@ class Traffic:
         blocks: tuple[Block, ...] = networks.v4
         if mobile and networks.v6 and self.rng.random() < IPV6_SHARE:
             blocks = networks.v6
-        return blocks[self.rng.randrange(len(blocks))].host(self.rng)
+        return blocks[_below(self.rng, len(blocks))].host(self.rng)
 
     def _new_visitor(self, focus: GeoFocus | None, mobile_share: float) -> Visitor:
         rng = self.rng
@@ -303,42 +310,43 @@ class Traffic:
         target = slot.campaign.target
         pool = self._pools[(site.key, target.province if target else "")]
         if pool and rng.random() < site.traits.returning:
-            return pool[rng.randrange(len(pool))]
+            return pool[_below(rng, len(pool))]
         visitor = self._new_visitor(target or site.focus, site.mobile)
         if len(pool) < POOL_MAX:
             pool.append(visitor)
         else:
-            pool[rng.randrange(POOL_MAX)] = visitor
+            pool[_below(rng, POOL_MAX)] = visitor
         return visitor
 
     # -- emitting --------------------------------------------------------------------------
     def _emit(self, record: Record, visitor: Visitor | None = None) -> None:
         """Stamp a record like the edge does and file it under its day (dropped past the end)."""
         ts = record["ts"]
-        if ts >= self.plan.end_ms:
+        if ts >= self._end:
             return
         self._id_counter += 1
         record["event_id"] = f"{self._id_prefix:016x}{self._id_counter:016x}"
         if visitor is not None:
             record["ip"], record["user_agent"] = visitor.ip, visitor.ua
-        self._pending[(ts - self.plan.start_ms) // DAY_MS].append(record)
+        self._pending[(ts - self._start) // DAY_MS].append(record)
 
     def _reject(self, record: Record, ts: int) -> None:
-        if ts >= self.plan.end_ms:
+        if ts >= self._end:
             return
         record["ts"] = ts
-        self._pending_rejects[(ts - self.plan.start_ms) // DAY_MS].append(record)
+        self._pending_rejects[(ts - self._start) // DAY_MS].append(record)
 
     def _hour_ts(self, day: int, hours: str = "day") -> int:
         hour = self._hours[hours].draw(self.rng)
-        return self.plan.start_ms + day * DAY_MS + hour * HOUR_MS + self.rng.randrange(HOUR_MS)
+        return self._start + day * DAY_MS + hour * HOUR_MS + _below(self.rng, HOUR_MS)
 
     # -- journeys --------------------------------------------------------------------------
     def _impression(self, slot: Slot, day: int, cvr_day: float) -> None:
         rng = self.rng
         ts = self._hour_ts(day, slot.site.hours)
         visitor = self._visitor(slot)
-        page = f"https://{slot.site.domain}{slot.site.pages[rng.randrange(len(slot.site.pages))]}"
+        pages = slot.site.pages
+        page = f"https://{slot.site.domain}{pages[_below(rng, len(pages))]}"
         self._emit({
             "event_type": "impression", "ts": ts, "site_key": slot.site_key,
             "campaign_id": slot.campaign_id, "placement_id": slot.placement.id,

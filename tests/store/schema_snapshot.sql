@@ -1,0 +1,143 @@
+CREATE TABLE advertisers
+(
+    `id` String,
+    `name` String,
+    `postback_secret` String,
+    `status` LowCardinality(String) DEFAULT 'active',
+    `created_at` DateTime64(3, 'UTC'),
+    `updated_at` DateTime64(3, 'UTC'),
+    `version` UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY id
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE campaigns
+(
+    `id` String,
+    `advertiser_id` String,
+    `name` String,
+    `status` LowCardinality(String) DEFAULT 'active',
+    `created_at` DateTime64(3, 'UTC'),
+    `updated_at` DateTime64(3, 'UTC'),
+    `version` UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY id
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE events
+(
+    `event_id` UUID,
+    `event_type` LowCardinality(String),
+    `event_name` LowCardinality(String),
+    `ts` DateTime64(3, 'UTC'),
+    `client_ts` Nullable(DateTime64(3, 'UTC')),
+    `site_key` LowCardinality(String),
+    `partner_id` LowCardinality(String),
+    `channel` LowCardinality(String),
+    `advertiser_id` LowCardinality(String),
+    `campaign_id` LowCardinality(String),
+    `placement_id` LowCardinality(String),
+    `creative_id` LowCardinality(String),
+    `link_code` LowCardinality(String),
+    `click_id` String,
+    `visitor_id` String,
+    `session_id` String,
+    `pageview_id` String,
+    `url` String,
+    `referrer` String,
+    `utm_source` LowCardinality(String),
+    `utm_medium` LowCardinality(String),
+    `utm_campaign` LowCardinality(String),
+    `utm_term` String,
+    `utm_content` String,
+    `ip` String,
+    `country_code` LowCardinality(String),
+    `province` LowCardinality(String),
+    `city` LowCardinality(String),
+    `user_agent` String CODEC(ZSTD(3)),
+    `browser` LowCardinality(String),
+    `browser_version` LowCardinality(String),
+    `os` LowCardinality(String),
+    `os_version` LowCardinality(String),
+    `device_type` LowCardinality(String),
+    `is_bot` UInt8,
+    `screen` LowCardinality(String),
+    `language` LowCardinality(String),
+    `duration_ms` UInt32,
+    `order_id` String,
+    `order_status` LowCardinality(String),
+    `amount` Decimal(18, 2),
+    `currency` LowCardinality(String),
+    `props` Map(String, String),
+    INDEX idx_campaign campaign_id TYPE set(1000) GRANULARITY 4,
+    INDEX idx_click click_id TYPE bloom_filter(0.01) GRANULARITY 4,
+    INDEX idx_order order_id TYPE bloom_filter(0.01) GRANULARITY 4,
+    INDEX idx_visitor visitor_id TYPE bloom_filter(0.01) GRANULARITY 4
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(ts)
+ORDER BY (site_key, toDate(ts), event_type, ts)
+SETTINGS non_replicated_deduplication_window = 100000, index_granularity = 8192;
+
+CREATE TABLE links
+(
+    `code` String,
+    `campaign_id` String,
+    `site_key` String,
+    `placement_id` String,
+    `creative_id` String,
+    `landing_url` String,
+    `status` LowCardinality(String) DEFAULT 'active',
+    `created_at` DateTime64(3, 'UTC'),
+    `updated_at` DateTime64(3, 'UTC'),
+    `version` UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY code
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE rejects
+(
+    `ts` DateTime64(3, 'UTC'),
+    `reason` LowCardinality(String),
+    `field` LowCardinality(String),
+    `endpoint` LowCardinality(String),
+    `site_key` String,
+    `detail` String,
+    `raw` String CODEC(ZSTD(3)),
+    `ip` String,
+    `user_agent` String CODEC(ZSTD(3))
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(ts)
+ORDER BY (reason, ts)
+TTL toDateTime(ts) + toIntervalDay(180)
+SETTINGS non_replicated_deduplication_window = 100000, index_granularity = 8192;
+
+CREATE TABLE schema_migrations
+(
+    `version` UInt32,
+    `name` String,
+    `applied_at` DateTime64(3, 'UTC') DEFAULT now64(3)
+)
+ENGINE = ReplacingMergeTree
+ORDER BY version
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE sites
+(
+    `site_key` String,
+    `name` String,
+    `partner` String,
+    `domain` String,
+    `channel` LowCardinality(String),
+    `status` LowCardinality(String) DEFAULT 'active',
+    `created_at` DateTime64(3, 'UTC'),
+    `updated_at` DateTime64(3, 'UTC'),
+    `version` UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY site_key
+SETTINGS index_granularity = 8192;
