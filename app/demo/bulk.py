@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import httpx
@@ -91,41 +92,54 @@ def run_bulk(
         enricher = build_enricher(settings, cache, store)
         loader = Loader(store, enricher, Metrics(), settings.spool_dir, batch_rows=chunk_rows)
         traffic = Traffic(world, plan)
-        events: list[Record] = []
-        rejects: list[Record] = []
-        loaded = rejected = chunks = 0
-        generate_s = load_s = 0.0
+        totals = {"loaded": 0, "rejected": 0, "chunks": 0, "load_s": 0.0}
 
-        def flush() -> None:
-            nonlocal events, rejects, loaded, rejected, chunks, load_s
+        def load(events: list[Record], rejects: list[Record], index: int) -> None:
             t0 = time.perf_counter()
-            result = loader.load_records(events, rejects, f"demo:{plan.key}:{chunks}")
-            load_s += time.perf_counter() - t0
-            loaded += result.events
-            rejected += result.rejects
-            chunks += 1
-            events, rejects = [], []
+            result = loader.load_records(events, rejects, f"demo:{plan.key}:{index}")
+            totals["load_s"] += time.perf_counter() - t0
+            totals["loaded"] += result.events
+            totals["rejected"] += result.rejects
+            totals["chunks"] += 1
             if progress:
-                progress(f"chunk {chunks}: {loaded:,} events loaded")
+                progress(f"chunk {index + 1}: {totals['loaded']:,} events loaded")
 
-        t0 = time.perf_counter()
-        for day_events, day_rejects in traffic.days():
-            events.extend(day_events)
-            rejects.extend(day_rejects)
-            while len(events) >= chunk_rows:
-                # Cut at the chunk size so chunk tokens only depend on the plan.
-                rest, events = events[chunk_rows:], events[:chunk_rows]
-                generate_s += time.perf_counter() - t0
-                flush()
-                events = rest
-                t0 = time.perf_counter()
-        generate_s += time.perf_counter() - t0
-        if events or rejects:
-            flush()
+        # The next chunk is generated while the previous one loads: the insert runs with the
+        # GIL released. One chunk in flight keeps memory bounded and the order intact.
+        generate_s = 0.0
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="demo-load") as pool:
+            in_flight: Future[None] | None = None
+            index = 0
+
+            def submit(events: list[Record], rejects: list[Record]) -> None:
+                nonlocal in_flight, index
+                if in_flight is not None:
+                    in_flight.result()
+                in_flight = pool.submit(load, events, rejects, index)
+                index += 1
+
+            events: list[Record] = []
+            rejects: list[Record] = []
+            t0 = time.perf_counter()
+            for day_events, day_rejects in traffic.days():
+                events.extend(day_events)
+                rejects.extend(day_rejects)
+                while len(events) >= chunk_rows:
+                    # Cut at the chunk size so chunk tokens only depend on the plan.
+                    generate_s += time.perf_counter() - t0
+                    submit(events[:chunk_rows], rejects)
+                    events, rejects = events[chunk_rows:], []
+                    t0 = time.perf_counter()
+            generate_s += time.perf_counter() - t0
+            if events or rejects:
+                submit(events, rejects)
+            if in_flight is not None:
+                in_flight.result()
         return BulkResult(
-            world=world, stats=traffic.stats, loaded=loaded, rejected=rejected, chunks=chunks,
+            world=world, stats=traffic.stats, loaded=totals["loaded"],
+            rejected=totals["rejected"], chunks=totals["chunks"],
             seconds=time.perf_counter() - started, generate_seconds=generate_s,
-            load_seconds=load_s, enrich_seconds=dict(enricher.pipeline.seconds),
+            load_seconds=totals["load_s"], enrich_seconds=dict(enricher.pipeline.seconds),
         )
     finally:
         if own_store:

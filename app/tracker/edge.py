@@ -28,6 +28,7 @@ from app.tracker import postback
 from app.tracker.clientip import ClientIp
 from app.tracker.fields import ORDER_STATUSES, Invalid, parse_amount, validate_event
 from app.tracker.links import landing_with_click, new_click_id
+from app.tracker.query import parse_query
 
 log = logging.getLogger(__name__)
 
@@ -174,9 +175,7 @@ class Edge:
             ip, ua, referer, _ = self._request_meta(scope)
             raw_query: bytes = scope["query_string"]
             try:
-                params = dict(
-                    parse_qsl(raw_query.decode("utf-8"), keep_blank_values=True, errors="strict")
-                )
+                params = parse_query(raw_query)
             except UnicodeDecodeError:
                 record = reject(
                     RejectReason.INVALID_UTF8,
@@ -487,9 +486,7 @@ class Edge:
             return
         raw_query: bytes = scope["query_string"]
         try:
-            params = dict(
-                parse_qsl(raw_query.decode("utf-8"), keep_blank_values=True, errors="strict")
-            )
+            params = parse_query(raw_query)
             if scope["method"] == "POST":
                 body = await _read_body(scope, receive, 16 * 1024)
                 if body is None:
@@ -772,7 +769,7 @@ def _body_params(scope: Scope, body: bytes) -> dict[str, str]:
         if not isinstance(data, dict):
             raise ValueError("JSON body must be an object")
         return {str(k): str(v) for k, v in data.items() if v is not None}
-    return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict"))
+    return parse_query(body)
 
 
 def _etag_matches(header: bytes, etag: bytes) -> bool:

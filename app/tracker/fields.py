@@ -101,10 +101,11 @@ def validate_event(
     if not site_key or not isinstance(site_key, str):
         return Invalid(RejectReason.MISSING_FIELD, "s", "site key is required")
     record: Record = {"event_type": event_type, "site_key": site_key}
-    for key in _TEXT_FIELDS:
-        problem = _text(params, key, record)
-        if problem:
-            return problem
+    for key in params:
+        if key in _TEXT_FIELDS:
+            problem = _text(params, key, record)
+            if problem:
+                return problem
     if event_type == "event" and "event_name" not in record:
         return Invalid(RejectReason.MISSING_FIELD, "n", "custom events need a name")
     amt = params.get("amt")
