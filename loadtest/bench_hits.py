@@ -172,12 +172,11 @@ class CpuMeter:
 
 # Before each run, wait up to this long for both cores to be nearly idle (other people's test
 # suites share the machine); set by --quiet-wait.
-QUIET_WAIT_S = 60.0
-QUIET_BUSY = 0.15
+QUIET = {"wait_s": 60.0, "busy": 0.15}
 
 
 def wait_quiet() -> dict[str, Any]:
-    """Wait (bounded) until both cores are under QUIET_BUSY busy over half a second."""
+    """Wait (bounded) until both cores are under QUIET["busy"] busy over half a second."""
     started = time.monotonic()
     busy: dict[str, float] = {}
     while True:
@@ -185,9 +184,9 @@ def wait_quiet() -> dict[str, Any]:
         time.sleep(0.5)
         busy = {k: round((v - before[k]) / 0.5, 2) for k, v in _core_busy_s().items()}
         waited = time.monotonic() - started
-        if max(busy.values()) < QUIET_BUSY:
+        if max(busy.values()) < QUIET["busy"]:
             return {"quiet": True, "waited_s": round(waited, 1), "busy_before": busy}
-        if waited >= QUIET_WAIT_S:
+        if waited >= QUIET["wait_s"]:
             return {"quiet": False, "waited_s": round(waited, 1), "busy_before": busy}
 
 
@@ -380,8 +379,8 @@ class Adtrack:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Adtrack:
-        data = self.tmp / f"adtrack-{self.server}-fsync{self.fsync_ms}"
-        data.mkdir(parents=True)
+        data = Path(tempfile.mkdtemp(prefix=f"adtrack-{self.server}-fsync{self.fsync_ms}-",
+                                     dir=self.tmp))
         self.log_path = data / "server.log"
         env = {k: v for k, v in os.environ.items()
                if not k.startswith("ADTRACK_") and not k.startswith("GRANIAN_")}
@@ -704,11 +703,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fsync-ms", type=int, nargs="+", default=[200, 0],
                         help="ADTRACK_SPOOL_FSYNC_MS values to run (default: 200 0)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, data)")
-    parser.add_argument("--quiet-wait", type=float, default=QUIET_WAIT_S,
+    parser.add_argument("--quiet-wait", type=float, default=QUIET["wait_s"],
                         help="seconds to wait before each run for both cores to be idle")
     args = parser.parse_args(argv)
-    global QUIET_WAIT_S  # noqa: PLW0603 (a script-wide knob)
-    QUIET_WAIT_S = args.quiet_wait
+    QUIET["wait_s"] = args.quiet_wait
     if (os.cpu_count() or 1) < 2:
         sys.exit("needs two cores: one for the server, one for the load generator")
     need("wrk")

@@ -92,8 +92,7 @@ def _rows(name: str) -> Iterator[dict[str, str]]:
 
 @cache
 def read_regions() -> tuple[Region, ...]:
-    return tuple(Region(r["province"], r["city"], float(r["weight"]))
-                 for r in _rows("regions.csv"))
+    return tuple(Region(r["province"], r["city"], float(r["weight"])) for r in _rows("regions.csv"))
 
 
 @cache
@@ -104,8 +103,10 @@ def read_networks() -> dict[tuple[str, str], RegionNetworks]:
         block = Block.parse(row["network"])
         key = (row["province"], row["city"])
         (v4 if block.version == 4 else v6).setdefault(key, []).append(block)
-    return {key: RegionNetworks(tuple(v4.get(key, ())), tuple(v6.get(key, ())))
-            for key in v4.keys() | v6.keys()}
+    return {
+        key: RegionNetworks(tuple(v4.get(key, ())), tuple(v6.get(key, ())))
+        for key in v4.keys() | v6.keys()
+    }
 
 
 @cache
@@ -120,5 +121,6 @@ def read_user_agents() -> tuple[UserAgent, ...]:
 
 
 def user_agents_by_device(agents: Sequence[UserAgent]) -> dict[str, Weighted[UserAgent]]:
-    return {device: Weighted((a, a.weight) for a in agents if a.device == device)
-            for device in DEVICES}
+    return {
+        device: Weighted((a, a.weight) for a in agents if a.device == device) for device in DEVICES
+    }

@@ -149,30 +149,44 @@ DEMO_WORLD = WorldSpec(
             thanks_page="/order/success",
             order_prefix="NM",
             orders_via="postback",
-            amounts=((10, 22), (20, 24), (30, 18), (50, 14), (58, 7), (88, 8), (128, 5),
-                     (198, 2)),
+            amounts=((10, 22), (20, 24), (30, 18), (50, 14), (58, 7), (88, 8), (128, 5), (198, 2)),
             events=(("login", 0.22), ("signup", 0.07), ("activity_join", 0.06)),
             server_ua="Apache-HttpClient/4.5.13 (Java/1.8.0_292)",
             server_ip="111.56.4.20",
             home=_NM,
             campaigns=(
                 CampaignSpec(
-                    key="flow-autumn", name="5G流量包 · 秋季促销", landing_path="/act/5g-autumn",
-                    sites=_TARGETED, weight=0.25, cvr=1.3,
-                    creatives=(Creative("5g-banner-728x90"), Creative("5g-banner-300x250", 1.1),
-                               Creative("5g-text-link", 0.8)),
+                    key="flow-autumn",
+                    name="5G流量包 · 秋季促销",
+                    landing_path="/act/5g-autumn",
+                    sites=_TARGETED,
+                    weight=0.12,
+                    cvr=1.3,
+                    creatives=(
+                        Creative("5g-banner-728x90"),
+                        Creative("5g-banner-300x250", 1.1),
+                        Creative("5g-text-link", 0.8),
+                    ),
                     target=GeoFocus(_NM, 0.9),
                 ),
                 CampaignSpec(
-                    key="campus-card", name="校园卡 · 开学季", landing_path="/act/campus-card",
-                    sites=("nd-campus", "caoyuan", "jisu-cafe"), weight=1.2, cvr=1.2,
+                    key="campus-card",
+                    name="校园卡 · 开学季",
+                    landing_path="/act/campus-card",
+                    sites=("nd-campus", "caoyuan", "jisu-cafe"),
+                    weight=0.5,
+                    cvr=1.2,
                     creatives=(Creative("campus-banner-640x100", 1.1), Creative("campus-popup")),
-                    active=(0.3, 1.0), target=GeoFocus(_NM, 0.85),
+                    active=(0.3, 1.0),
+                    target=GeoFocus(_NM, 0.85),
                 ),
                 CampaignSpec(
-                    key="broadband-local", name="宽带融合套餐 · 青城鹿城",
+                    key="broadband-local",
+                    name="宽带融合套餐 · 青城鹿城",
                     landing_path="/act/broadband",
-                    sites=("qingcheng", "lucheng", "jisu-cafe"), weight=1.0, cvr=0.9,
+                    sites=("qingcheng", "lucheng", "jisu-cafe"),
+                    weight=0.45,
+                    cvr=0.9,
                     creatives=(Creative("bb-banner-960x90"), Creative("bb-column-text", 0.9)),
                 ),
             ),
@@ -182,8 +196,14 @@ DEMO_WORLD = WorldSpec(
             name="优品商城",
             partner="youpin-mall",
             domain="www.youpin-mall.example.com",
-            pages=("/item/10023", "/item/20871", "/item/31544", "/list/appliance", "/cart",
-                   "/checkout"),
+            pages=(
+                "/item/10023",
+                "/item/20871",
+                "/item/31544",
+                "/list/appliance",
+                "/cart",
+                "/checkout",
+            ),
             thanks_page="/pay/success",
             order_prefix="YP",
             orders_via="beacon",
@@ -192,15 +212,22 @@ DEMO_WORLD = WorldSpec(
             server_ip="47.96.180.33",
             campaigns=(
                 CampaignSpec(
-                    key="singles-day", name="双11预热 · 家电节", landing_path="/topic/1111",
+                    key="singles-day",
+                    name="双11预热 · 家电节",
+                    landing_path="/topic/1111",
                     sites=("huaxia-home", "sousou", "huigou", "kuying", "dahua", "shucheng"),
-                    weight=1.0, cvr=1.0, active=(0.45, 1.0),
+                    weight=1.0,
+                    cvr=1.0,
+                    active=(0.45, 1.0),
                     creatives=(Creative("1111-banner-960x90"), Creative("1111-feed-card", 1.2)),
                 ),
                 CampaignSpec(
-                    key="trade-in", name="手机以旧换新", landing_path="/topic/trade-in",
+                    key="trade-in",
+                    name="手机以旧换新",
+                    landing_path="/topic/trade-in",
                     sites=("sousou", "huigou", "feisu", "xiaoyou", "huaxia-sports"),
-                    weight=0.8, cvr=0.9,
+                    weight=0.8,
+                    cvr=0.9,
                     creatives=(Creative("tradein-banner-728x90"), Creative("tradein-text", 0.85)),
                 ),
             ),
@@ -220,72 +247,223 @@ DEMO_WORLD = WorldSpec(
             server_ip="121.40.88.7",
             campaigns=(
                 CampaignSpec(
-                    key="first-recharge", name="新用户首充礼包", landing_path="/act/first-recharge",
-                    sites=("shucheng", "xiaoyou", "feisu", "kuying", "dahua"), weight=0.9,
+                    key="first-recharge",
+                    name="新用户首充礼包",
+                    landing_path="/act/first-recharge",
+                    sites=("shucheng", "xiaoyou", "feisu", "kuying", "dahua"),
+                    weight=0.9,
                     creatives=(Creative("read-banner-640x100"), Creative("read-chapter-end", 1.3)),
                 ),
             ),
         ),
     ),
     sites=(
-        SiteSpec("huaxia-home", "华夏网 首页", "huaxia", "www.huaxia.example.cn",
-                 "national_portal", 22, 0.62,
-                 (Placement("home-banner", 0.35), Placement("news-column", 0.40, 1.15),
-                  Placement("sidebar", 0.25, 0.55)),
-                 ("/", "/news/china", "/news/world", "/finance", "/ent")),
-        SiteSpec("huaxia-sports", "华夏网 体育频道", "huaxia", "sports.huaxia.example.cn",
-                 "national_portal", 8, 0.70,
-                 (Placement("channel-banner", 0.6), Placement("sidebar", 0.4, 0.6)),
-                 ("/", "/cba", "/football", "/live")),
-        SiteSpec("sousou", "搜搜看 搜索", "sousoukan", "www.sousoukan.example.cn", "search", 7,
-                 0.58, (Placement("results-top", 0.6, 1.3), Placement("results-right", 0.4, 0.6)),
-                 ("/s?wd=5g", "/s?wd=phone", "/s?wd=novel", "/s?wd=broadband")),
-        SiteSpec("caoyuan", "草原论坛", "caoyuan-bbs", "bbs.caoyuan.example.cn", "community", 4,
-                 0.64,
-                 (Placement("forum-top-banner", 0.45), Placement("thread-inline", 0.35, 1.3),
-                  Placement("sidebar", 0.20, 0.6)),
-                 ("/forum-12-1.html", "/thread-88121-1-1.html", "/thread-90311-1-1.html"),
-                 focus=GeoFocus(_NM, 0.6)),
-        SiteSpec("dahua", "大话社区", "dahua-club", "www.dahua-club.example.cn", "community", 6,
-                 0.66, (Placement("forum-top-banner", 0.55), Placement("thread-inline", 0.45, 1.2)),
-                 ("/", "/board/life", "/board/digital", "/post/661203")),
-        SiteSpec("huigou", "惠购导购", "huigou", "www.huigou.example.com", "ecommerce", 7, 0.72,
-                 (Placement("category-banner", 0.5), Placement("recommend-slot", 0.5, 1.25)),
-                 ("/", "/cat/phone", "/cat/appliance", "/deals/today")),
-        SiteSpec("feisu", "飞速下载站", "feisu-down", "www.feisu-down.example.cn", "download", 8,
-                 0.22, (Placement("download-button", 0.55, 1.5), Placement("home-banner", 0.45)),
-                 ("/", "/soft/39211.html", "/soft/40177.html", "/game/10234.html")),
-        SiteSpec("xiaoyou", "小游戏大厅", "xiaoyou-game", "www.xiaoyou-game.example.cn", "game", 9,
-                 0.52, (Placement("loading-screen", 0.6, 1.2), Placement("sidebar", 0.4, 0.6)),
-                 ("/", "/play/2048", "/play/tank", "/rank")),
-        SiteSpec("kuying", "酷映视频", "kuying-video", "www.kuying-video.example.cn", "video", 13,
-                 0.72,
-                 (Placement("pause-ad", 0.4, 1.2), Placement("pre-roll-banner", 0.35),
-                  Placement("sidebar", 0.25, 0.5)),
-                 ("/", "/v/91823", "/v/77120", "/tv/2231", "/variety")),
-        SiteSpec("shucheng", "书城小说网", "shucheng-novel", "www.shucheng-novel.example.cn",
-                 "literature", 6, 0.80,
-                 (Placement("chapter-end", 0.65, 1.2), Placement("home-banner", 0.35)),
-                 ("/", "/book/3321/ch/88", "/book/1290/ch/12", "/rank/week")),
-        SiteSpec("nd-campus", "内大校园网", "nd-campus", "bbs.nd-campus.example.edu.cn", "campus",
-                 2, 0.76, (Placement("bbs-banner", 0.6), Placement("notice-column", 0.4, 1.2)),
-                 ("/", "/notice/2291", "/forum/jobs", "/forum/market"),
-                 focus=GeoFocus(_NM, 0.85, _HOHHOT)),
-        SiteSpec("jisu-cafe", "极速网咖联盟 客户端", "jisu-netbar", "client.jisu-netbar.example.cn",
-                 "internet_cafe", 2.5, 0.02,
-                 (Placement("client-popup", 0.6, 1.2), Placement("desktop-banner", 0.4)),
-                 ("/popup", "/desktop", "/menu"), focus=GeoFocus(_NM, 0.85, _BAOTOU),
-                 hours="night"),
-        SiteSpec("qingcheng", "青城在线", "qingcheng-online", "www.qingcheng-online.example.cn",
-                 "local_portal", 2.5, 0.60,
-                 (Placement("home-banner", 0.55), Placement("local-news-column", 0.45, 1.2)),
-                 ("/", "/news/hohhot", "/life/house", "/jobs"),
-                 focus=GeoFocus(_NM, 0.8, _HOHHOT)),
-        SiteSpec("lucheng", "鹿城信息港", "lucheng-info", "www.lucheng-info.example.cn",
-                 "local_portal", 1.5, 0.55,
-                 (Placement("home-banner", 0.6), Placement("local-news-column", 0.4, 1.2)),
-                 ("/", "/news/baotou", "/bbs", "/life"), focus=GeoFocus(_NM, 0.8, _BAOTOU),
-                 outage=(17, 18)),
+        SiteSpec(
+            key="huaxia-home",
+            name="华夏网 首页",
+            partner="huaxia",
+            domain="www.huaxia.example.cn",
+            channel="national_portal",
+            volume=22,
+            mobile=0.62,
+            placements=(
+                Placement("home-banner", 0.35),
+                Placement("news-column", 0.4, 1.15),
+                Placement("sidebar", 0.25, 0.55),
+            ),
+            pages=("/", "/news/china", "/news/world", "/finance", "/ent"),
+        ),
+        SiteSpec(
+            key="huaxia-sports",
+            name="华夏网 体育频道",
+            partner="huaxia",
+            domain="sports.huaxia.example.cn",
+            channel="national_portal",
+            volume=8,
+            mobile=0.7,
+            placements=(
+                Placement("channel-banner", 0.6),
+                Placement("sidebar", 0.4, 0.6),
+            ),
+            pages=("/", "/cba", "/football", "/live"),
+        ),
+        SiteSpec(
+            key="sousou",
+            name="搜搜看 搜索",
+            partner="sousoukan",
+            domain="www.sousoukan.example.cn",
+            channel="search",
+            volume=7,
+            mobile=0.58,
+            placements=(
+                Placement("results-top", 0.6, 1.3),
+                Placement("results-right", 0.4, 0.6),
+            ),
+            pages=("/s?wd=5g", "/s?wd=phone", "/s?wd=novel", "/s?wd=broadband"),
+        ),
+        SiteSpec(
+            key="caoyuan",
+            name="草原论坛",
+            partner="caoyuan-bbs",
+            domain="bbs.caoyuan.example.cn",
+            channel="community",
+            volume=4,
+            mobile=0.64,
+            placements=(
+                Placement("forum-top-banner", 0.45),
+                Placement("thread-inline", 0.35, 1.3),
+                Placement("sidebar", 0.2, 0.6),
+            ),
+            pages=("/forum-12-1.html", "/thread-88121-1-1.html", "/thread-90311-1-1.html"),
+            focus=GeoFocus(_NM, 0.5),
+        ),
+        SiteSpec(
+            key="dahua",
+            name="大话社区",
+            partner="dahua-club",
+            domain="www.dahua-club.example.cn",
+            channel="community",
+            volume=6,
+            mobile=0.66,
+            placements=(
+                Placement("forum-top-banner", 0.55),
+                Placement("thread-inline", 0.45, 1.2),
+            ),
+            pages=("/", "/board/life", "/board/digital", "/post/661203"),
+        ),
+        SiteSpec(
+            key="huigou",
+            name="惠购导购",
+            partner="huigou",
+            domain="www.huigou.example.com",
+            channel="ecommerce",
+            volume=7,
+            mobile=0.72,
+            placements=(
+                Placement("category-banner", 0.5),
+                Placement("recommend-slot", 0.5, 1.25),
+            ),
+            pages=("/", "/cat/phone", "/cat/appliance", "/deals/today"),
+        ),
+        SiteSpec(
+            key="feisu",
+            name="飞速下载站",
+            partner="feisu-down",
+            domain="www.feisu-down.example.cn",
+            channel="download",
+            volume=8,
+            mobile=0.22,
+            placements=(
+                Placement("download-button", 0.55, 1.5),
+                Placement("home-banner", 0.45),
+            ),
+            pages=("/", "/soft/39211.html", "/soft/40177.html", "/game/10234.html"),
+        ),
+        SiteSpec(
+            key="xiaoyou",
+            name="小游戏大厅",
+            partner="xiaoyou-game",
+            domain="www.xiaoyou-game.example.cn",
+            channel="game",
+            volume=9,
+            mobile=0.52,
+            placements=(
+                Placement("loading-screen", 0.6, 1.2),
+                Placement("sidebar", 0.4, 0.6),
+            ),
+            pages=("/", "/play/2048", "/play/tank", "/rank"),
+        ),
+        SiteSpec(
+            key="kuying",
+            name="酷映视频",
+            partner="kuying-video",
+            domain="www.kuying-video.example.cn",
+            channel="video",
+            volume=13,
+            mobile=0.72,
+            placements=(
+                Placement("pause-ad", 0.4, 1.2),
+                Placement("pre-roll-banner", 0.35),
+                Placement("sidebar", 0.25, 0.5),
+            ),
+            pages=("/", "/v/91823", "/v/77120", "/tv/2231", "/variety"),
+        ),
+        SiteSpec(
+            key="shucheng",
+            name="书城小说网",
+            partner="shucheng-novel",
+            domain="www.shucheng-novel.example.cn",
+            channel="literature",
+            volume=6,
+            mobile=0.8,
+            placements=(
+                Placement("chapter-end", 0.65, 1.2),
+                Placement("home-banner", 0.35),
+            ),
+            pages=("/", "/book/3321/ch/88", "/book/1290/ch/12", "/rank/week"),
+        ),
+        SiteSpec(
+            key="nd-campus",
+            name="内大校园网",
+            partner="nd-campus",
+            domain="bbs.nd-campus.example.edu.cn",
+            channel="campus",
+            volume=2,
+            mobile=0.76,
+            placements=(
+                Placement("bbs-banner", 0.6),
+                Placement("notice-column", 0.4, 1.2),
+            ),
+            pages=("/", "/notice/2291", "/forum/jobs", "/forum/market"),
+            focus=GeoFocus(_NM, 0.85, _HOHHOT),
+        ),
+        SiteSpec(
+            key="jisu-cafe",
+            name="极速网咖联盟 客户端",
+            partner="jisu-netbar",
+            domain="client.jisu-netbar.example.cn",
+            channel="internet_cafe",
+            volume=1.5,
+            mobile=0.02,
+            placements=(
+                Placement("client-popup", 0.6, 1.2),
+                Placement("desktop-banner", 0.4),
+            ),
+            pages=("/popup", "/desktop", "/menu"),
+            focus=GeoFocus(_NM, 0.85, _BAOTOU),
+            hours="night",
+        ),
+        SiteSpec(
+            key="qingcheng",
+            name="青城在线",
+            partner="qingcheng-online",
+            domain="www.qingcheng-online.example.cn",
+            channel="local_portal",
+            volume=2.5,
+            mobile=0.6,
+            placements=(
+                Placement("home-banner", 0.55),
+                Placement("local-news-column", 0.45, 1.2),
+            ),
+            pages=("/", "/news/hohhot", "/life/house", "/jobs"),
+            focus=GeoFocus(_NM, 0.8, _HOHHOT),
+        ),
+        SiteSpec(
+            key="lucheng",
+            name="鹿城信息港",
+            partner="lucheng-info",
+            domain="www.lucheng-info.example.cn",
+            channel="local_portal",
+            volume=1.5,
+            mobile=0.55,
+            placements=(
+                Placement("home-banner", 0.6),
+                Placement("local-news-column", 0.4, 1.2),
+            ),
+            pages=("/", "/news/baotou", "/bbs", "/life"),
+            focus=GeoFocus(_NM, 0.8, _BAOTOU),
+            outage=(17, 18),
+        ),
     ),
 )
 
@@ -321,16 +499,24 @@ class World:
         return sorted({s.partner for s in self.spec.sites})
 
 
-def landing_url(advertiser: AdvertiserSpec, campaign: CampaignSpec, site: SiteSpec,
-                creative: Creative) -> str:
+def landing_url(
+    advertiser: AdvertiserSpec, campaign: CampaignSpec, site: SiteSpec, creative: Creative
+) -> str:
     """The campaign page, tagged with UTM parameters per partner as advertisers do."""
-    query = urlencode({"utm_source": site.partner, "utm_medium": site.traits.medium,
-                       "utm_campaign": campaign.key, "utm_content": creative.id})
+    query = urlencode(
+        {
+            "utm_source": site.partner,
+            "utm_medium": site.traits.medium,
+            "utm_campaign": campaign.key,
+            "utm_content": creative.id,
+        }
+    )
     return f"https://{advertiser.domain}{campaign.landing_path}?{query}"
 
 
-def slot_specs(spec: WorldSpec) -> Iterable[tuple[AdvertiserSpec, CampaignSpec, SiteSpec,
-                                                   Placement, Creative]]:
+def slot_specs(
+    spec: WorldSpec,
+) -> Iterable[tuple[AdvertiserSpec, CampaignSpec, SiteSpec, Placement, Creative]]:
     """Every link of the world, in a fixed order; creatives rotate over the placements."""
     for advertiser in spec.advertisers:
         for campaign in advertiser.campaigns:
@@ -375,8 +561,9 @@ def ensure_world(ops: CatalogOps, spec: WorldSpec = DEMO_WORLD) -> World:
         row = advertisers.get(adv.name) or ops.new_advertiser(adv.name)
         world.advertiser_ids[adv.key] = row["id"]
         world.secrets[adv.key] = row["postback_secret"]
-        world.landing_keys[adv.key] = site_key(f"{adv.name} 活动页", adv.partner, adv.domain,
-                                               OWNED_CHANNEL)
+        world.landing_keys[adv.key] = site_key(
+            f"{adv.name} 活动页", adv.partner, adv.domain, OWNED_CHANNEL
+        )
         for cmp in adv.campaigns:
             found = campaigns.get((row["id"], cmp.name))
             world.campaign_ids[cmp.key] = (found or ops.new_campaign(cmp.name, row["id"]))["id"]
@@ -387,9 +574,21 @@ def ensure_world(ops: CatalogOps, spec: WorldSpec = DEMO_WORLD) -> World:
         key = world.site_keys[site.key]
         url = landing_url(adv, cmp, site, creative)
         link = links.get((campaign_id, key, placement.id)) or ops.new_link(
-            campaign_id, key, url, placement.id, creative.id)
-        world.slots.append(Slot(cmp, adv, site, placement, creative, campaign_id, key,
-                                link["code"], link["landing_url"]))
+            campaign_id, key, url, placement.id, creative.id
+        )
+        world.slots.append(
+            Slot(
+                cmp,
+                adv,
+                site,
+                placement,
+                creative,
+                campaign_id,
+                key,
+                link["code"],
+                link["landing_url"],
+            )
+        )
     return world
 
 
@@ -408,9 +607,11 @@ def store_ops(store: Store) -> CatalogOps:
         new_advertiser=lambda name: saved(catalog.new_advertiser(name)),
         new_campaign=lambda name, adv: saved(catalog.new_campaign(name, adv)),
         new_site=lambda name, partner, domain, channel: saved(
-            catalog.new_site(name, partner, domain, channel)),
+            catalog.new_site(name, partner, domain, channel)
+        ),
         new_link=lambda cmp, site, url, placement, creative: saved(
-            catalog.new_link(cmp, site, url, placement_id=placement, creative_id=creative)),
+            catalog.new_link(cmp, site, url, placement_id=placement, creative_id=creative)
+        ),
     )
 
 

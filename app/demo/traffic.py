@@ -15,8 +15,9 @@ records back into requests. What shapes the numbers:
   on Inner Mongolia; returning visitors on partner sites and on the landing site, with orders
   on a later day still carrying the click id within the attribution window;
 - crawlers that only see impressions and crawl landing pages; one day of click spam on the
-  download site; a two-day tracking outage at one local portal; clicks on a retired badge
-  (unknown_link) and reloaded thank-you pages (orders the loader drops as duplicates).
+  download site; a two-day tracking outage at one local portal; and a few intended rejects:
+  clicks on a retired badge (unknown_link), postbacks signed with an old secret
+  (bad_signature), reloaded thank-you pages (orders the loader drops as duplicates).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
+from urllib.parse import urlencode
 
 from app.demo.reference import (
     Block,
@@ -49,12 +51,14 @@ DAY_MS = 24 * HOUR_MS
 LOCAL_OFFSET_MS = 8 * HOUR_MS  # China Standard Time, no daylight saving
 
 # Relative traffic per local hour, 0..23.
+# fmt: off
 HOURS = {
     "day": (2.6, 1.6, 1.0, 0.7, 0.5, 0.6, 1.2, 2.4, 3.6, 4.2, 4.5, 4.6,
             5.2, 4.8, 4.4, 4.4, 4.5, 4.6, 5.0, 6.0, 7.2, 7.6, 6.8, 4.6),
     "night": (6.0, 5.0, 3.5, 2.0, 1.0, 0.6, 0.5, 0.6, 0.9, 1.5, 2.5, 3.5,
               4.2, 4.6, 4.8, 5.0, 5.2, 5.4, 5.8, 6.8, 7.6, 7.8, 7.6, 7.0),
 }
+# fmt: on
 # Monday first.
 WEEKDAY_VOLUME = (1.00, 1.02, 1.03, 1.08, 0.98, 0.84, 0.92)
 WEEKDAY_CONVERSION = (1.00, 1.03, 1.06, 1.22, 0.96, 0.72, 0.86)
@@ -72,6 +76,7 @@ AWAY_FROM_HOME = 0.25  # conversion outside the advertiser's home province
 REFUND_RATE = 0.04
 RELOAD_RATE = 0.03  # thank-you page reloaded: the loader drops the repeated order
 STALE_LINK_RATE = 0.003  # clicks on a badge whose link was retired
+STALE_SECRET_RATE = 0.02  # postbacks also sent by a network still signing with an old secret
 ORGANIC_SHARE = 0.12  # landing sessions without a click (shared links, direct), per landed click
 ORGANIC_ORDER = 0.015
 CRAWLS_PER_DAY = 3.0  # crawler page views per landing site
@@ -80,15 +85,32 @@ POOL_MAX = 5000  # visitors remembered per site for returning visits
 IPV6_SHARE = 0.2  # of mobile visitors, where their region has IPv6 networks
 
 _SCREENS = {
-    "mobile": Weighted([("390x844", 5), ("393x873", 4), ("414x896", 3), ("360x800", 4),
-                        ("412x915", 3), ("375x812", 2), ("360x780", 2)]),
+    "mobile": Weighted(
+        [
+            ("390x844", 5),
+            ("393x873", 4),
+            ("414x896", 3),
+            ("360x800", 4),
+            ("412x915", 3),
+            ("375x812", 2),
+            ("360x780", 2),
+        ]
+    ),
     "tablet": Weighted([("810x1080", 3), ("820x1180", 3), ("768x1024", 2), ("800x1280", 2)]),
-    "desktop": Weighted([("1920x1080", 10), ("1366x768", 5), ("1536x864", 4), ("1440x900", 3),
-                         ("2560x1440", 2), ("1600x900", 2), ("1280x1024", 1)]),
+    "desktop": Weighted(
+        [
+            ("1920x1080", 10),
+            ("1366x768", 5),
+            ("1536x864", 4),
+            ("1440x900", 3),
+            ("2560x1440", 2),
+            ("1600x900", 2),
+            ("1280x1024", 1),
+        ]
+    ),
 }
 _LANGUAGES = Weighted([("zh-CN", 95), ("zh", 2), ("en-US", 2), ("zh-TW", 1)])
-_SHARE_SOURCES = Weighted([("wechat", 45), ("qq", 25), ("weibo", 12), ("sms", 10),
-                           ("email", 8)])
+_SHARE_SOURCES = Weighted([("wechat", 45), ("qq", 25), ("weibo", 12), ("sms", 10), ("email", 8)])
 _DWELL_MEDIAN_MS = 25_000
 _BOUNCE_DWELL_MEDIAN_MS = 8_000
 
@@ -110,6 +132,8 @@ class Stats:
     by_type: Counter[str] = field(default_factory=Counter)
     rejects: Counter[str] = field(default_factory=Counter)
     postbacks: int = 0
+    refunds: int = 0
+    reloads: int = 0  # repeated thank-you-page orders, which the loader drops
     first_ms: int = 0
     last_ms: int = 0
 
@@ -192,9 +216,11 @@ class Traffic:
         self._focused: dict[tuple[str, str], Weighted[Region]] = {}
         agents = read_user_agents()
         self._agents = user_agents_by_device(agents)
-        self._advertiser_of_id = {v: k for k, v in world.advertiser_ids.items()}
-        self._stale_codes = [_token(self.rng, 6)[:8].replace("-", "x").replace("_", "y")
-                             for _ in range(3)]
+        self._prices = {a.key: Weighted(a.amounts) for a in world.spec.advertisers if a.amounts}
+        self._test_days = max(1, round(TEST_PHASE * plan.days))
+        self._stale_codes = [
+            _token(self.rng, 6)[:8].replace("-", "x").replace("_", "y") for _ in range(3)
+        ]
         self._fraud_day = plan.days // 2
         self._fraud_ips = [self._ip_in(("", "")) for _ in range(3)]
         self._budget = self._budget_factors()
@@ -215,24 +241,30 @@ class Traffic:
         for i, slot in enumerate(self.world.slots):
             by_campaign[slot.campaign.key].append(scores[i])
         means = {k: sum(v) / len(v) for k, v in by_campaign.items()}
-        return {i: min(1.6, max(0.5, scores[i] / means[s.campaign.key]))
-                for i, s in enumerate(self.world.slots)}
+        return {
+            i: min(1.6, max(0.5, scores[i] / means[s.campaign.key]))
+            for i, s in enumerate(self.world.slots)
+        }
 
     def _active(self, slot: Slot, day: int) -> bool:
         start, end = slot.campaign.active
-        days = self.plan.days
-        return math.floor(start * days) <= day < max(math.ceil(end * days),
-                                                     math.floor(start * days) + 1)
+        first = math.floor(start * self.plan.days)
+        return first <= day < max(math.ceil(end * self.plan.days), first + 1)
 
     def _weight(self, index: int, slot: Slot, day: int) -> float:
         """Expected impressions of a slot on a day, before the unit and the daily noise."""
         if not self._active(slot, day) or day in slot.site.outage:
             return 0.0
         trend = 0.95 + 0.1 * day / max(1, self.plan.days - 1)
-        spend = TEST_SPEND if day < max(1, round(TEST_PHASE * self.plan.days)) else (
-            self._budget[index])
-        return (slot.site.volume * slot.placement.share * slot.campaign.weight * spend * trend
-                * WEEKDAY_VOLUME[self.plan.weekday(day)])
+        spend = TEST_SPEND if day < self._test_days else self._budget[index]
+        return (
+            slot.site.volume
+            * slot.placement.share
+            * slot.campaign.weight
+            * spend
+            * trend
+            * WEEKDAY_VOLUME[self.plan.weekday(day)]
+        )
 
     def _day_fraction(self, day: int, hours: str) -> float:
         """How much of the day's traffic falls before the end of the period."""
@@ -269,9 +301,11 @@ class Traffic:
             key = (focus.province, focus.city)
             picker = self._focused.get(key)
             if picker is None:
-                picker = Weighted((r, r.weight) for r in self._regions
-                                  if r.province == focus.province
-                                  and (not focus.city or r.city == focus.city))
+                picker = Weighted(
+                    (r, r.weight)
+                    for r in self._regions
+                    if r.province == focus.province and (not focus.city or r.city == focus.city)
+                )
                 self._focused[key] = picker
             return picker.draw(rng)
         return self._national.draw(rng)
@@ -287,20 +321,37 @@ class Traffic:
         rng = self.rng
         region = self._region(focus)
         roll = rng.random()
-        device = ("mobile" if roll < mobile_share else
-                  "tablet" if roll < mobile_share + (1 - mobile_share) * 0.08 else "desktop")
+        device = (
+            "mobile"
+            if roll < mobile_share
+            else "tablet"
+            if roll < mobile_share + (1 - mobile_share) * 0.08
+            else "desktop"
+        )
         agent = self._agents[device].draw(rng)
         return Visitor(
-            id=_token(rng), ip=self._ip_in((region.province, region.city), device == "mobile"),
-            ua=agent.ua, device=device, screen=_SCREENS[device].draw(rng),
-            language=_LANGUAGES.draw(rng), province=region.province,
+            id=_token(rng),
+            ip=self._ip_in((region.province, region.city), device == "mobile"),
+            ua=agent.ua,
+            device=device,
+            screen=_SCREENS[device].draw(rng),
+            language=_LANGUAGES.draw(rng),
+            province=region.province,
         )
 
     def _bot(self) -> Visitor:
         agent = self._agents["bot"].draw(self.rng)
         assert agent.origin is not None
-        return Visitor(id="", ip=agent.origin.host(self.rng), ua=agent.ua, device="bot",
-                       screen="", language="", province="", bot=True)
+        return Visitor(
+            id="",
+            ip=agent.origin.host(self.rng),
+            ua=agent.ua,
+            device="bot",
+            screen="",
+            language="",
+            province="",
+            bot=True,
+        )
 
     def _visitor(self, slot: Slot) -> Visitor:
         rng = self.rng
@@ -319,16 +370,17 @@ class Traffic:
         return visitor
 
     # -- emitting --------------------------------------------------------------------------
-    def _emit(self, record: Record, visitor: Visitor | None = None) -> None:
-        """Stamp a record like the edge does and file it under its day (dropped past the end)."""
+    def _emit(self, record: Record, visitor: Visitor | None = None) -> bool:
+        """Stamp a record like the edge does and file it under its day; False past the end."""
         ts = record["ts"]
         if ts >= self._end:
-            return
+            return False
         self._id_counter += 1
         record["event_id"] = f"{self._id_prefix:016x}{self._id_counter:016x}"
         if visitor is not None:
             record["ip"], record["user_agent"] = visitor.ip, visitor.ua
         self._pending[(ts - self._start) // DAY_MS].append(record)
+        return True
 
     def _reject(self, record: Record, ts: int) -> None:
         if ts >= self._end:
@@ -347,31 +399,57 @@ class Traffic:
         visitor = self._visitor(slot)
         pages = slot.site.pages
         page = f"https://{slot.site.domain}{pages[_below(rng, len(pages))]}"
-        self._emit({
-            "event_type": "impression", "ts": ts, "site_key": slot.site_key,
-            "campaign_id": slot.campaign_id, "placement_id": slot.placement.id,
-            "creative_id": slot.creative.id, "url": page, "referrer": page,
-        }, visitor)
+        self._emit(
+            {
+                "event_type": "impression",
+                "ts": ts,
+                "site_key": slot.site_key,
+                "campaign_id": slot.campaign_id,
+                "placement_id": slot.placement.id,
+                "creative_id": slot.creative.id,
+                "url": page,
+                "referrer": page,
+            },
+            visitor,
+        )
         if not visitor.bot and rng.random() < self._slot_ctr(slot):
-            self._click(slot, visitor, ts + 1500 + int(rng.expovariate(1 / 12_000)), page,
-                        cvr_day)
+            self._click(slot, visitor, ts + 1500 + int(rng.expovariate(1 / 12_000)), page, cvr_day)
 
     def _click(self, slot: Slot, visitor: Visitor, ts: int, page: str, cvr_day: float) -> None:
         rng = self.rng
         if rng.random() < STALE_LINK_RATE:
             code = self._stale_codes[rng.randrange(len(self._stale_codes))]
-            self._reject(reject(RejectReason.UNKNOWN_LINK, endpoint="/c", field="code",
-                                detail="no active link has this code", raw=code,
-                                ip=visitor.ip, user_agent=visitor.ua), ts)
+            self._reject(
+                reject(
+                    RejectReason.UNKNOWN_LINK,
+                    endpoint="/c",
+                    field="code",
+                    detail="no active link has this code",
+                    raw=code,
+                    ip=visitor.ip,
+                    user_agent=visitor.ua,
+                ),
+                ts,
+            )
             return
         click_id = f"{slot.code}-{_token(rng)}"
         entry = landing_with_click(slot.landing_url, click_id)
-        self._emit({
-            "event_type": "click", "ts": ts, "site_key": slot.site_key,
-            "campaign_id": slot.campaign_id, "placement_id": slot.placement.id,
-            "creative_id": slot.creative.id, "link_code": slot.code, "click_id": click_id,
-            "visitor_id": visitor.id, "url": entry, "referrer": page,
-        }, visitor)
+        self._emit(
+            {
+                "event_type": "click",
+                "ts": ts,
+                "site_key": slot.site_key,
+                "campaign_id": slot.campaign_id,
+                "placement_id": slot.placement.id,
+                "creative_id": slot.creative.id,
+                "link_code": slot.code,
+                "click_id": click_id,
+                "visitor_id": visitor.id,
+                "url": entry,
+                "referrer": page,
+            },
+            visitor,
+        )
         advertiser = slot.advertiser
         cvr = self._slot_cvr(slot) * cvr_day
         if advertiser.home and visitor.province != advertiser.home:
@@ -381,18 +459,34 @@ class Traffic:
         if not orders and rng.random() >= LAND_RATE:
             return
         self._landed[advertiser.key] += 1
-        end = self._session(advertiser, visitor, ts + 300 + rng.randrange(2500), entry, page,
-                            click_id, slot, order=orders and not later)
+        end = self._session(
+            advertiser,
+            visitor,
+            ts + 300 + rng.randrange(2500),
+            entry,
+            page,
+            click_id,
+            slot,
+            order=orders and not later,
+        )
         if later or rng.random() < RETURN_RATE:
             days_later = 1 + rng.randrange(6 if later else RETURN_DAYS)
             day = (end - self.plan.start_ms) // DAY_MS + days_later
             cid = click_id if days_later <= ATTRIBUTION_DAYS else ""
             home = f"https://{advertiser.domain}/"
-            self._session(advertiser, visitor, self._hour_ts(day), home, "", cid, slot,
-                          order=later)
+            self._session(advertiser, visitor, self._hour_ts(day), home, "", cid, slot, order=later)
 
-    def _session(self, advertiser: AdvertiserSpec, visitor: Visitor, ts: int, entry: str,
-                 referrer: str, click_id: str, slot: Slot | None, order: bool) -> int:
+    def _session(
+        self,
+        advertiser: AdvertiserSpec,
+        visitor: Visitor,
+        ts: int,
+        entry: str,
+        referrer: str,
+        click_id: str,
+        slot: Slot | None,
+        order: bool,
+    ) -> int:
         """One visit on the landing site: pages, custom events, maybe an order. Returns the
         time it ended."""
         rng = self.rng
@@ -401,8 +495,13 @@ class Traffic:
         pages = 1 if rng.random() < BOUNCE and not order else 2
         while pages > 1 and rng.random() < MORE_PAGES and pages < 12:
             pages += 1
-        base = {"site_key": site_key, "visitor_id": visitor.id, "session_id": session_id,
-                "screen": visitor.screen, "language": visitor.language}
+        base = {
+            "site_key": site_key,
+            "visitor_id": visitor.id,
+            "session_id": session_id,
+            "screen": visitor.screen,
+            "language": visitor.language,
+        }
         if click_id:
             base["click_id"] = click_id
         url, previous = entry, referrer
@@ -411,28 +510,47 @@ class Traffic:
             median = _BOUNCE_DWELL_MEDIAN_MS if pages == 1 else _DWELL_MEDIAN_MS
             dwell = int(rng.lognormvariate(math.log(median), 0.9))
             pageview = _token(rng, 9)
-            self._emit({"event_type": "visit", "ts": ts, **base, "pageview_id": pageview,
-                        "url": url, "referrer": previous, "duration_ms": min(dwell, 1_800_000)},
-                       visitor)
+            self._emit(
+                {
+                    "event_type": "visit",
+                    "ts": ts,
+                    **base,
+                    "pageview_id": pageview,
+                    "url": url,
+                    "referrer": previous,
+                    "duration_ms": min(dwell, 1_800_000),
+                },
+                visitor,
+            )
             if index > 0 or pages > 1:
                 for name, rate in advertiser.events:
-                    if rng.random() < rate or (order and name in ("login", "add_to_cart")
-                                               and index == pages - 1):
-                        self._emit({"event_type": "event", "event_name": name,
-                                    "ts": ts + rng.randrange(1000, max(1001, dwell)), **base,
-                                    "pageview_id": pageview, "url": url}, visitor)
+                    if rng.random() < rate or (
+                        order and name in ("login", "add_to_cart") and index == pages - 1
+                    ):
+                        self._emit(
+                            {
+                                "event_type": "event",
+                                "event_name": name,
+                                "ts": ts + rng.randrange(1000, max(1001, dwell)),
+                                **base,
+                                "pageview_id": pageview,
+                                "url": url,
+                            },
+                            visitor,
+                        )
             ts += dwell
             previous = url
-            url = f"https://{advertiser.domain}{advertiser.pages[rng.randrange(len(advertiser.pages))]}"
+            path = advertiser.pages[_below(rng, len(advertiser.pages))]
+            url = f"https://{advertiser.domain}{path}"
         if order:
             ts = self._order(advertiser, visitor, ts, base, previous, click_id, slot)
         return ts
 
     def _amount(self, advertiser: AdvertiserSpec) -> str:
         rng = self.rng
-        if advertiser.amounts:
-            price = Weighted(advertiser.amounts).draw(rng)
-            return f"{price:.2f}"
+        prices = self._prices.get(advertiser.key)
+        if prices is not None:
+            return f"{prices.draw(rng):.2f}"
         basket = rng.lognormvariate(math.log(128), 0.75)
         return f"{max(9.9, min(1999.0, round(basket) - 0.1)):.2f}"
 
@@ -444,44 +562,126 @@ class Traffic:
                 self._order_ids.add(order_id)
                 return order_id
 
-    def _order(self, advertiser: AdvertiserSpec, visitor: Visitor, ts: int, base: Record,
-               referrer: str, click_id: str, slot: Slot | None) -> int:
+    def _order(
+        self,
+        advertiser: AdvertiserSpec,
+        visitor: Visitor,
+        ts: int,
+        base: Record,
+        referrer: str,
+        click_id: str,
+        slot: Slot | None,
+    ) -> int:
         rng = self.rng
         order_id = self._order_id(advertiser, ts)
         amount = self._amount(advertiser)
         thanks = f"https://{advertiser.domain}{advertiser.thanks_page}?order={order_id}"
         pageview = _token(rng, 9)
-        self._emit({"event_type": "visit", "ts": ts, **base, "pageview_id": pageview,
-                    "url": thanks, "referrer": referrer,
-                    "duration_ms": int(rng.lognormvariate(math.log(6000), 0.6))}, visitor)
+        self._emit(
+            {
+                "event_type": "visit",
+                "ts": ts,
+                **base,
+                "pageview_id": pageview,
+                "url": thanks,
+                "referrer": referrer,
+                "duration_ms": int(rng.lognormvariate(math.log(6000), 0.6)),
+            },
+            visitor,
+        )
         via_postback = advertiser.orders_via == "postback" and slot is not None and click_id
         if not via_postback:
-            order = {"event_type": "order", "ts": ts + 200, **base, "pageview_id": pageview,
-                     "url": thanks, "order_id": order_id, "amount": amount, "currency": "CNY",
-                     "order_status": "approved"}
+            order = {
+                "event_type": "order",
+                "ts": ts + 200,
+                **base,
+                "pageview_id": pageview,
+                "url": thanks,
+                "order_id": order_id,
+                "amount": amount,
+                "currency": "CNY",
+                "order_status": "approved",
+            }
             self._emit(order, visitor)
-            if rng.random() < RELOAD_RATE:
-                self._emit({**order, "ts": ts + 3000 + rng.randrange(30_000)}, visitor)
+            if rng.random() < RELOAD_RATE and self._emit(
+                {**order, "ts": ts + 3000 + rng.randrange(30_000)}, visitor
+            ):
+                self.stats.reloads += 1
         else:
-            self._postback(advertiser, slot, click_id, order_id, amount, "approved",
-                           ts + 5000 + int(rng.expovariate(1 / 60_000)))
+            self._postback(
+                advertiser,
+                slot,
+                click_id,
+                order_id,
+                amount,
+                "approved",
+                ts + 5000 + int(rng.expovariate(1 / 60_000)),
+            )
         if slot is not None and click_id and rng.random() < REFUND_RATE:
-            self._postback(advertiser, slot, click_id, order_id, amount, "refunded",
-                           ts + DAY_MS + rng.randrange(5 * DAY_MS))
+            self._postback(
+                advertiser,
+                slot,
+                click_id,
+                order_id,
+                amount,
+                "refunded",
+                ts + DAY_MS + rng.randrange(5 * DAY_MS),
+            )
         return ts
 
-    def _postback(self, advertiser: AdvertiserSpec, slot: Slot | None, click_id: str,
-                  order_id: str, amount: str, status: str, ts: int) -> None:
+    def _postback(
+        self,
+        advertiser: AdvertiserSpec,
+        slot: Slot | None,
+        click_id: str,
+        order_id: str,
+        amount: str,
+        status: str,
+        ts: int,
+    ) -> None:
         assert slot is not None
         record: Record = {
-            "event_type": "order", "ts": ts, "site_key": slot.site_key,
+            "event_type": "order",
+            "ts": ts,
+            "site_key": slot.site_key,
             "advertiser_id": self.world.advertiser_ids[advertiser.key],
-            "campaign_id": slot.campaign_id, "placement_id": slot.placement.id,
-            "creative_id": slot.creative.id, "link_code": slot.code, "click_id": click_id,
-            "order_id": order_id, "order_status": status, "amount": amount, "currency": "CNY",
-            "_src": "postback", "ip": advertiser.server_ip, "user_agent": advertiser.server_ua,
+            "campaign_id": slot.campaign_id,
+            "placement_id": slot.placement.id,
+            "creative_id": slot.creative.id,
+            "link_code": slot.code,
+            "click_id": click_id,
+            "order_id": order_id,
+            "order_status": status,
+            "amount": amount,
+            "currency": "CNY",
+            "_src": "postback",
+            "ip": advertiser.server_ip,
+            "user_agent": advertiser.server_ua,
         }
         self._emit(record)
+        if status == "approved" and self.rng.random() < STALE_SECRET_RATE:
+            query = urlencode(
+                {
+                    "cid": click_id,
+                    "oid": order_id,
+                    "amt": amount,
+                    "cur": "CNY",
+                    "status": status,
+                    "sig": self.rng.randbytes(32).hex(),
+                }
+            )
+            self._reject(
+                reject(
+                    RejectReason.BAD_SIGNATURE,
+                    endpoint="/postback",
+                    field="sig",
+                    detail="sig must be the hex HMAC-SHA256 of the other parameters",
+                    raw=query,
+                    ip=advertiser.server_ip,
+                    user_agent=advertiser.server_ua,
+                ),
+                ts + 2000,
+            )
 
     def _organic(self, advertiser: AdvertiserSpec, day: int) -> None:
         """Landing sessions from shared links and direct visits: no click, UTM of the share."""
@@ -490,8 +690,10 @@ class Traffic:
         for _ in range(poisson(rng, self._landed[advertiser.key] * ORGANIC_SHARE)):
             visitor = self._new_visitor(home, 0.8)
             source = _SHARE_SOURCES.draw(rng)
-            entry = (f"https://{advertiser.domain}/?utm_source={source}&utm_medium=referral"
-                     f"&utm_campaign=invite")
+            entry = (
+                f"https://{advertiser.domain}/?utm_source={source}&utm_medium=referral"
+                f"&utm_campaign=invite"
+            )
             order = advertiser.orders_via == "beacon" and rng.random() < ORGANIC_ORDER
             self._session(advertiser, visitor, self._hour_ts(day), entry, "", "", None, order)
 
@@ -501,8 +703,15 @@ class Traffic:
         for _ in range(poisson(rng, CRAWLS_PER_DAY * self._unit_scale())):
             bot = self._bot()
             path = advertiser.pages[rng.randrange(len(advertiser.pages))]
-            self._emit({"event_type": "visit", "ts": self._hour_ts(day), "site_key": site_key,
-                        "url": f"https://{advertiser.domain}{path}"}, bot)
+            self._emit(
+                {
+                    "event_type": "visit",
+                    "ts": self._hour_ts(day),
+                    "site_key": site_key,
+                    "url": f"https://{advertiser.domain}{path}",
+                },
+                bot,
+            )
 
     def _unit_scale(self) -> float:
         # Crawls and click spam scale with the run's size, so small runs stay mostly human.
@@ -511,8 +720,9 @@ class Traffic:
     def _click_spam(self, day: int) -> None:
         """A burst of clicks on the download site's button from three addresses, at night."""
         rng = self.rng
-        slots = [s for s in self.world.slots
-                 if s.site.channel == "download" and self._active(s, day)]
+        slots = [
+            s for s in self.world.slots if s.site.channel == "download" and self._active(s, day)
+        ]
         if not slots:
             return
         agent = self._agents["desktop"].items[0]
@@ -520,17 +730,32 @@ class Traffic:
         for _ in range(max(3, round(self.plan.events * FRAUD_SHARE))):
             slot = slots[rng.randrange(len(slots))]
             ip = self._fraud_ips[rng.randrange(len(self._fraud_ips))]
-            bot = Visitor(id=_token(rng), ip=ip, ua=agent.ua, device="desktop",
-                          screen="1920x1080", language="zh-CN", province="")
+            spammer = Visitor(
+                id=_token(rng),
+                ip=ip,
+                ua=agent.ua,
+                device="desktop",
+                screen="1920x1080",
+                language="zh-CN",
+                province="",
+            )
             click_id = f"{slot.code}-{_token(rng)}"
-            self._emit({
-                "event_type": "click", "ts": start + rng.randrange(2 * HOUR_MS),
-                "site_key": slot.site_key, "campaign_id": slot.campaign_id,
-                "placement_id": slot.placement.id, "creative_id": slot.creative.id,
-                "link_code": slot.code, "click_id": click_id, "visitor_id": bot.id,
-                "url": landing_with_click(slot.landing_url, click_id),
-                "referrer": f"https://{slot.site.domain}/",
-            }, bot)
+            self._emit(
+                {
+                    "event_type": "click",
+                    "ts": start + rng.randrange(2 * HOUR_MS),
+                    "site_key": slot.site_key,
+                    "campaign_id": slot.campaign_id,
+                    "placement_id": slot.placement.id,
+                    "creative_id": slot.creative.id,
+                    "link_code": slot.code,
+                    "click_id": click_id,
+                    "visitor_id": spammer.id,
+                    "url": landing_with_click(slot.landing_url, click_id),
+                    "referrer": f"https://{slot.site.domain}/",
+                },
+                spammer,
+            )
 
     # -- the period ------------------------------------------------------------------------
     def day(self, day: int) -> tuple[list[Record], list[Record]]:
@@ -557,6 +782,8 @@ class Traffic:
             self.stats.by_type[record["event_type"]] += 1
             if record.get("_src") == "postback":
                 self.stats.postbacks += 1
+                if record["order_status"] == "refunded":
+                    self.stats.refunds += 1
         for record in rejects:
             self.stats.rejects[record["reject"]] += 1
         if events:

@@ -191,8 +191,9 @@ class Edge:
                     params, "/p.gif", PIXEL_TYPES, "impression", ts, raw_query
                 )
                 if "reject" not in record:
-                    if "referrer" not in record and referer:
-                        record["referrer"] = referer[:4096]
+                    # A pixel's Referer is the page that shows it: that page's URL.
+                    if "url" not in record and referer:
+                        record["url"] = referer[:4096]
                     self._stamp(record, ip, ua, ts)
                 else:
                     record["ip"], record["user_agent"] = ip, ua
