@@ -12,26 +12,71 @@ from app.settings import load_settings
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """The core process (store, loader, admin API) on a loopback port it picks, which then
+    starts the edge process(es) on the public host and port."""
+    import os
+    import socket
+
     import uvicorn
 
-    settings = load_settings()
-    if args.workers > 1 and settings.embedded:
-        print(
-            "adtrack: the embedded engine (chdb://) admits one process; use a ClickHouse "
-            "server (ADTRACK_CLICKHOUSE_URL=http://...) for several workers",
-            file=sys.stderr,
-        )
-        return 2
-    uvicorn.run(
-        "app.server:create_app",
+    if args.host:
+        os.environ["ADTRACK_HOST"] = args.host
+    if args.port:
+        os.environ["ADTRACK_PORT"] = str(args.port)
+    if args.workers:
+        os.environ["ADTRACK_EDGE_WORKERS"] = str(args.workers)
+    if args.http:
+        os.environ["ADTRACK_HTTP_SERVER"] = args.http
+    load_settings()  # fail fast, with the variable named, before anything starts
+    core = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    core.bind(("127.0.0.1", 0))
+    os.environ["ADTRACK_CORE_URL"] = f"http://127.0.0.1:{core.getsockname()[1]}"
+    config = uvicorn.Config(
+        "app.serve.core:create_core_app",
         factory=True,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        workers=args.workers,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    server.run(sockets=[core])
+    return 0
+
+
+def cmd_edge(_: argparse.Namespace) -> int:
+    """The public port alone (started by `adtrack serve`; needs ADTRACK_CORE_URL)."""
+    settings = load_settings()
+    if not settings.core_url:
+        print("adtrack: the edge needs ADTRACK_CORE_URL (use `adtrack serve`)", file=sys.stderr)
+        return 2
+    if settings.http_server == "granian":
+        from granian import Granian
+        from granian.constants import Interfaces
+
+        Granian(
+            "app.serve.edge:create_edge_app",
+            factory=True,
+            address=settings.host,
+            port=settings.port,
+            interface=Interfaces.ASGI,
+            workers=settings.edge_workers,
+            log_access=False,
+        ).serve()
+        return 0
+    import uvicorn
+
+    uvicorn.run(
+        "app.serve.edge:create_edge_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.edge_workers,
         log_level="info",
         access_log=False,
         proxy_headers=False,  # X-Forwarded-For is handled by ADTRACK_TRUSTED_PROXIES
         server_header=False,
+        lifespan="on",
     )
     return 0
 
@@ -105,8 +150,21 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the tracker server")
     serve.add_argument("--host", default="")
     serve.add_argument("--port", type=int, default=0)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="edge processes taking hits (default 1, ADTRACK_EDGE_WORKERS)",
+    )
+    serve.add_argument(
+        "--http",
+        choices=("uvicorn", "granian"),
+        default="",
+        help="HTTP server of the edge (default uvicorn, ADTRACK_HTTP_SERVER)",
+    )
     serve.set_defaults(func=cmd_serve)
+    edge = sub.add_parser("edge", help="run the public hit edge alone (started by serve)")
+    edge.set_defaults(func=cmd_edge)
     mig = sub.add_parser("migrate", help="apply pending schema migrations")
     mig.set_defaults(func=cmd_migrate)
     load = sub.add_parser("loader", help="run the spool loader alone (multi-worker set-ups)")
@@ -125,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per proxied request
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 

@@ -18,6 +18,11 @@ class IpPrivacy(StrEnum):
     TRUNCATE = "truncate"
 
 
+class HttpServer(StrEnum):
+    UVICORN = "uvicorn"
+    GRANIAN = "granian"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ADTRACK_", extra="ignore")
 
@@ -41,6 +46,10 @@ class Settings(BaseSettings):
     beacon_max_bytes: int = Field(64 * 1024, ge=1024)
     beacon_max_events: int = Field(50, ge=1)
     public_url: str = ""
+    # The edge (public port) forwards non-hit requests here; set by `adtrack serve`.
+    core_url: str = ""
+    http_server: HttpServer = HttpServer.UVICORN
+    edge_workers: int = Field(1, ge=1, le=256)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

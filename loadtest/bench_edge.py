@@ -1,6 +1,7 @@
 """The hit handlers alone: CPU per hit through the ASGI app, no HTTP server, no loader.
 
     .venv/bin/python loadtest/bench_edge.py [--hits 50000] [--profile] [--fsync-ms 200]
+                                            [--concurrency 1]
 
 Runs the app's lifespan, seeds a site and link through the admin API (in process), then
 calls the app directly with prebuilt ASGI scopes for /p.gif and /c/CODE, timing CPU per hit
@@ -96,7 +97,10 @@ async def seed(app: Any) -> dict[str, Any]:
     return {"advertiser": adv, "campaign": cmp_, "site": site, "link": link}
 
 
-async def hit_loop(app: Any, scope: dict[str, Any], hits: int) -> tuple[float, dict[int, int]]:
+async def hit_loop(app: Any, scope: dict[str, Any], hits: int,
+                   concurrency: int = 1) -> tuple[float, dict[int, int]]:
+    """`hits` calls, `concurrency` at a time (as from that many connections: with
+    ADTRACK_SPOOL_FSYNC_MS=0 concurrent hits share one fsync)."""
     statuses: dict[int, int] = {}
 
     async def send(message: dict[str, Any]) -> None:
@@ -104,8 +108,13 @@ async def hit_loop(app: Any, scope: dict[str, Any], hits: int) -> tuple[float, d
             statuses[message["status"]] = statuses.get(message["status"], 0) + 1
 
     started = time.process_time()
-    for _ in range(hits):
-        await app(dict(scope), _receive, send)
+    if concurrency <= 1:
+        for _ in range(hits):
+            await app(dict(scope), _receive, send)
+    else:
+        for start in range(0, hits, concurrency):
+            await asyncio.gather(*(app(dict(scope), _receive, send)
+                                   for _ in range(min(concurrency, hits - start))))
     return time.process_time() - started, statuses
 
 
@@ -132,8 +141,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await asyncio.sleep(0.1)
         for endpoint, url in (("pixel", fake.pixel_url()), ("redirect", fake.redirect_url())):
             scope = scope_for(url)
-            await hit_loop(app, scope, min(2000, args.hits))  # warm caches
-            cpu_s, statuses = await hit_loop(app, scope, args.hits)
+            await hit_loop(app, scope, min(2000, args.hits), args.concurrency)  # warm caches
+            cpu_s, statuses = await hit_loop(app, scope, args.hits, args.concurrency)
             results[endpoint] = {"hits": args.hits,
                                  "cpu_us_per_hit": round(1e6 * cpu_s / args.hits, 2),
                                  "hits_per_cpu_s": round(args.hits / cpu_s),
@@ -143,7 +152,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             if args.profile:
                 profiler = cProfile.Profile()
                 profiler.enable()
-                await hit_loop(app, scope, args.hits)
+                await hit_loop(app, scope, args.hits, args.concurrency)
                 profiler.disable()
                 out = io.StringIO()
                 stats = pstats.Stats(profiler, stream=out).strip_dirs()
@@ -159,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--hits", type=int, default=50_000)
     parser.add_argument("--fsync-ms", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=1,
+                        help="hits in flight at once (64 = wrk's connections)")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=20)
     args = parser.parse_args(argv)

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
+import pyarrow as pa
 
-from app.ingest.columns import events_table, rejects_table
+from app.ingest.columns import INSERT_SETTINGS, events_table, rejects_table
 from app.ingest.enrich.campaign import put_campaign
 from app.ingest.enrich.click import ClickIndex
 from app.ingest.enrich.device import DeviceParser, put_device
@@ -94,6 +95,7 @@ class Loader:
         self._idle = threading.Event()
         self._lock_fd = -1
         metrics.describe("adtrack_loaded_rows_total", "counter", "Rows inserted, by table")
+        metrics.describe("adtrack_loader_rejects_total", "counter", "Hits the loader dropped")
         metrics.describe("adtrack_clickhouse_errors_total", "counter", "Failed ClickHouse calls")
         metrics.describe("adtrack_insert_seconds_total", "counter", "Time spent in inserts")
         metrics.describe("adtrack_inserts_total", "counter", "Insert statements acknowledged")
@@ -135,17 +137,22 @@ class Loader:
         kept, dropped = enricher.pipeline.run(events)
         for record, reason, step in dropped:
             rejects.append(
-                _loader_reject(reason, f"dropped by {step}", orjson.dumps(record).decode(), record)
+                _loader_reject(
+                    reason, f"dropped by {step}", orjson.dumps(record, default=str).decode(), record
+                )
             )
         if kept:
             try:
                 table = events_table(kept)
-            except (TypeError, ValueError, ArithmeticError) as exc:
+            except (pa.ArrowException, TypeError, ValueError, ArithmeticError) as exc:
                 # One bad record must not block the segment: find it, reject it, go on.
                 kept, bad = _split_unconvertible(kept)
                 rejects.extend(
                     _loader_reject(
-                        RejectReason.LOAD_ERROR, f"not loadable: {exc}", orjson.dumps(r).decode(), r
+                        RejectReason.LOAD_ERROR,
+                        f"not loadable: {exc}",
+                        orjson.dumps(r, default=str).decode(),
+                        r,
                     )
                     for r in bad
                 )
@@ -156,15 +163,13 @@ class Loader:
         enricher.orders.commit()
         for record in rejects:
             if record.get("endpoint") == "loader":
-                self.metrics.inc(
-                    "adtrack_rejects_total", (("reason", record["reject"]), ("stage", "loader"))
-                )
+                self.metrics.inc("adtrack_loader_rejects_total", (("reason", record["reject"]),))
         return BatchResult(len(kept), len(rejects))
 
     def _insert(self, table: str, data, token: str) -> None:  # noqa: ANN001 (pyarrow.Table)
         started = time.perf_counter()
         try:
-            self.store.insert_arrow(table, data, dedup_token=token)
+            self.store.insert_arrow(table, data, dedup_token=token, settings=INSERT_SETTINGS)
         except StoreError:
             self.metrics.inc("adtrack_clickhouse_errors_total")
             raise
@@ -287,7 +292,7 @@ def _split_unconvertible(records: list[Record]) -> tuple[list[Record], list[Reco
     for record in records:
         try:
             events_table([record])
-        except (TypeError, ValueError, ArithmeticError):
+        except (pa.ArrowException, TypeError, ValueError, ArithmeticError):
             bad.append(record)
         else:
             good.append(record)

@@ -90,8 +90,16 @@ class Store:
     def command(self, sql: str, parameters: Mapping[str, Any] | None = None) -> Any:
         return self._call("command failed", lambda c: c.command(sql, parameters=parameters or {}))
 
-    def insert_arrow(self, table: str, data: pa.Table, dedup_token: str | None = None) -> None:
-        settings = {"insert_deduplication_token": dedup_token} if dedup_token else None
+    def insert_arrow(
+        self,
+        table: str,
+        data: pa.Table,
+        dedup_token: str | None = None,
+        settings: Mapping[str, Any] | None = None,
+    ) -> None:
+        settings = {**(settings or {})}
+        if dedup_token:
+            settings["insert_deduplication_token"] = dedup_token
         started = time.perf_counter()
         self._call(
             f"insert into {table} failed",

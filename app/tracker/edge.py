@@ -23,8 +23,9 @@ from app.ingest.record import EventIds, Record, dumps, now_ms, reject
 from app.ingest.spool import SpoolError, SpoolWriter
 from app.metrics import Metrics
 from app.settings import Settings
-from app.store.catalog_cache import CatalogCache
+from app.store.catalog import Link
 from app.tracker import postback
+from app.tracker.catalog_view import CatalogFile
 from app.tracker.clientip import ClientIp
 from app.tracker.fields import ORDER_STATUSES, Invalid, parse_amount, validate_event
 from app.tracker.links import landing_with_click, new_click_id
@@ -71,11 +72,12 @@ class Edge:
         *,
         settings: Settings,
         spool: SpoolWriter,
-        catalog: CatalogCache,
+        catalog: CatalogFile,
         metrics: Metrics,
         fallback: ASGIApp,
         snippet: bytes,
-        health: Callable[[], tuple[int, dict[str, Any]]],
+        health: Callable[[], Awaitable[tuple[int, dict[str, Any]]]],
+        extra_metrics: Callable[[], Awaitable[str]] | None = None,
     ) -> None:
         self.settings = settings
         self.spool = spool
@@ -83,6 +85,7 @@ class Edge:
         self.metrics = metrics
         self.fallback = fallback
         self.health = health
+        self.extra_metrics = extra_metrics
         self.ids = EventIds()
         self.client_ip = ClientIp(settings.trusted_proxies)
         self.fsync_each = settings.spool_fsync_ms == 0
@@ -119,9 +122,24 @@ class Edge:
             if path.startswith("/c/"):
                 await self.redirect(scope, receive, send)
                 return
+            if path.startswith("/internal"):  # the core's loopback routes stay private
+                await _json(send, 404, {"detail": "Not Found"})
+                return
         await self.fallback(scope, receive, send)
 
     # -- shared ----------------------------------------------------------------------------
+    def _site_known(self, site_key: str) -> bool:
+        # A miss looks at the catalog file once more: a site created a moment ago counts.
+        return site_key in self.catalog.snapshot.sites or (
+            self.catalog.reload_if_changed() and site_key in self.catalog.snapshot.sites
+        )
+
+    def _link(self, code: str) -> Link | None:
+        link = self.catalog.snapshot.links.get(code)
+        if link is None and self.catalog.reload_if_changed():
+            link = self.catalog.snapshot.links.get(code)
+        return link
+
     def _request_meta(self, scope: Scope) -> tuple[str, str, str, str]:
         """(client ip, user agent, referer, cookie) in one pass over the headers."""
         ua = referer = forwarded = cookie = ""
@@ -226,7 +244,7 @@ class Edge:
                 raw=raw,
                 site_key=site_key or "",
             )
-        if result["site_key"] not in self.catalog.snapshot.sites:
+        if not self._site_known(result["site_key"]):
             return reject(
                 RejectReason.UNKNOWN_SITE,
                 endpoint=endpoint,
@@ -416,7 +434,7 @@ class Edge:
         ts = now_ms()
         code = scope["path"][3:]
         ip, ua, referer, cookie = self._request_meta(scope)
-        link = self.catalog.snapshot.links.get(code)
+        link = self._link(code)
         if link is None or link.status == "archived":
             self._append(
                 reject(
@@ -534,10 +552,9 @@ class Edge:
                 ua,
             )
             return
-        snapshot = self.catalog.snapshot
         code = postback.link_code_of(click_id)
-        link = snapshot.links.get(code)
-        advertiser = snapshot.advertiser_for_link(code)
+        link = self._link(code)
+        advertiser = self.catalog.snapshot.advertiser_for_link(code)
         if link is None or advertiser is None:
             await self._postback_error(
                 send,
@@ -698,14 +715,17 @@ class Edge:
             await _respond(send, 200, self.snippet, self._snippet_headers)
 
     async def healthz(self, scope: Scope, receive: Receive, send: Send) -> None:
-        status, body = self.health()
+        status, body = await self.health()
         await _json(send, status, body)
 
     async def metrics_text(self, scope: Scope, receive: Receive, send: Send) -> None:
+        text = self.metrics.render()
+        if self.extra_metrics is not None:
+            text += await self.extra_metrics()
         await _respond(
             send,
             200,
-            self.metrics.render().encode(),
+            text.encode(),
             [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")],
         )
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.server import snippet_bytes
+from app.serve.edge import snippet_bytes
 from tests.support.server import ServerProcess
 
 # Minified, the snippet must stay under 3 KiB: it is on every partner page.

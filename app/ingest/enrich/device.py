@@ -190,7 +190,8 @@ class DeviceParser:
         self._cache_max = cache_max
 
     def parse(self, ua: str) -> Device:
-        ua = ua[:MAX_UA]
+        if len(ua) > MAX_UA:
+            ua = ua[:MAX_UA]
         hit = self._cache.get(ua)
         if hit is not None:
             return hit

@@ -70,6 +70,8 @@ class GeoLookup:
     def __init__(self, reader: maxminddb.Reader, cache_max: int = CACHE_MAX) -> None:
         self._reader = reader
         self._cache: dict[bytes, GeoResult] = {}
+        # The same visitor's address comes back within a batch: skip parsing it again.
+        self._by_text: dict[str, GeoResult] = {}
         self._cache_max = cache_max
 
     @classmethod
@@ -81,6 +83,16 @@ class GeoLookup:
         return cls(reader)
 
     def lookup(self, ip: str) -> GeoResult:
+        hit = self._by_text.get(ip)
+        if hit is not None:
+            return hit
+        result = self._lookup(ip)
+        if len(self._by_text) >= self._cache_max:
+            self._by_text.clear()
+        self._by_text[ip] = result
+        return result
+
+    def _lookup(self, ip: str) -> GeoResult:
         # Packing validates the address and gives cheap byte keys; IPv4 and IPv6 keys differ
         # in length (3/4 vs 6/16 bytes), so one dict holds both without collisions.
         try:

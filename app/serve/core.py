@@ -1,12 +1,13 @@
-"""The server process: the hit edge in front of the FastAPI app, and the runtime they share.
+"""The core process: owns the store. Runs the loader, the admin API and the catalog, and
+supervises the edge process(es) that take the hits.
 
-`create_app()` is what uvicorn (or granian) serves. Its lifespan opens the store, applies
-migrations, loads the catalog, opens this process's spool writer and, on the embedded engine
-(or when asked), runs the loader in a background thread.
+Collect and load are separate processes: the edge never waits on ClickHouse nor shares a GIL
+with the loader, and the embedded engine (one process per data directory) is opened here only.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -14,32 +15,33 @@ import secrets
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import PlainTextResponse
 
 from app.ingest.loader import Loader, build_enricher
-from app.ingest.spool import SpoolWriter, spool_depth
+from app.ingest.spool import spool_depth
 from app.metrics import Metrics
+from app.serve.supervisor import EdgeSupervisor
 from app.settings import Settings, load_settings
 from app.store.catalog_cache import CatalogCache
 from app.store.client import Store, StoreError, open_store
 from app.store.migrate import migrate
-from app.tracker.edge import Edge
 
 log = logging.getLogger("adtrack")
 
+CATALOG_FILE = "catalog.json"
+
 
 @dataclass
-class Runtime:
-    """Everything a process holds open, built once at start and passed to whoever needs it."""
+class CoreRuntime:
+    """What the core process holds open, built once at start and handed to the API."""
 
     settings: Settings
     metrics: Metrics = field(default_factory=Metrics)
     store: Store | None = None
     catalog: CatalogCache | None = None
-    spool: SpoolWriter | None = None
     loader: Loader | None = None
     admin_token: str = ""
     store_error: str = ""
@@ -52,14 +54,8 @@ class Runtime:
         self.store = open_store(settings.clickhouse_url, lazy=True)
         store_ready = self._prepare_store()
         self.catalog = CatalogCache(
-            self.store, settings.catalog_refresh_s, backup_path=settings.data_dir / "catalog.json"
+            self.store, settings.catalog_refresh_s, backup_path=settings.data_dir / CATALOG_FILE
         ).start()
-        self.spool = SpoolWriter(
-            settings.spool_dir,
-            fsync_ms=settings.spool_fsync_ms,
-            segment_ms=settings.spool_segment_ms,
-            segment_bytes=settings.spool_segment_bytes,
-        ).open()
         if settings.loader_in_process:
             if store_ready:
                 self._start_loader()
@@ -104,8 +100,6 @@ class Runtime:
 
     def stop(self) -> None:
         self._stopping.set()
-        if self.spool:
-            self.spool.close()
         if self.loader:
             self.loader.stop(drain=True)
         if self.catalog:
@@ -125,31 +119,23 @@ class Runtime:
             "Bytes waiting in the spool",
             lambda: [((), spool_depth(root)[1])],
         )
-        self.metrics.gauge(
-            "adtrack_spool_unsynced_bytes",
-            "Bytes appended but not yet fsync'ed",
-            lambda: [((), self.spool.pending_bytes if self.spool else 0)],
-        )
 
-    def health(self) -> tuple[int, dict[str, Any]]:
+    def health(self) -> dict[str, Any]:
         segments, size = spool_depth(self.settings.spool_dir)
-        spool_ok = self.spool is not None and self.spool.errors == 0
-        body = {
-            "status": "ok" if spool_ok else "degraded",
-            "spool": {"ok": spool_ok, "segments": segments, "bytes": size},
+        return {
+            "spool": {"segments": segments, "bytes": size},
             "loader": {
                 "running": self.loader is not None,
                 "last_error": (self.loader.last_error if self.loader else self.store_error) or None,
             },
             "catalog_version": self.catalog.snapshot.version if self.catalog else 0,
         }
-        return (200 if spool_ok else 503), body
 
 
 def ensure_admin_token(settings: Settings) -> str:
     """The bootstrap admin token: from settings, or generated once and kept in the data dir.
 
-    Several worker processes starting together agree on one token.
+    Several processes starting together agree on one token.
     """
     if settings.admin_token:
         return settings.admin_token
@@ -171,34 +157,39 @@ def ensure_admin_token(settings: Settings) -> str:
     return token
 
 
-def snippet_bytes() -> bytes:
-    return resources.files("app.tracker").joinpath("static/t.js").read_bytes()
+def internal_router(runtime: CoreRuntime) -> APIRouter:
+    """Loopback-only routes the edge calls; the edge never forwards /internal/ paths."""
+    router = APIRouter(prefix="/internal", include_in_schema=False)
+
+    @router.get("/health")
+    def health() -> dict[str, Any]:
+        return runtime.health()
+
+    @router.get("/metrics", response_class=PlainTextResponse)
+    def metrics() -> str:
+        return runtime.metrics.render()
+
+    return router
 
 
-def create_app(settings: Settings | None = None) -> Edge:
-    from app.api.app import create_api  # the API imports the runtime type, so import late
+def create_core_app(settings: Settings | None = None, *, supervise_edge: bool = True) -> FastAPI:
+    from app.api.app import create_api
 
-    runtime = Runtime(settings or load_settings())
+    runtime = CoreRuntime(settings or load_settings())
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        runtime.start()
-        edge.spool = runtime.spool
-        edge.catalog = runtime.catalog
+        await asyncio.to_thread(runtime.start)
+        supervisor = EdgeSupervisor(runtime.settings) if supervise_edge else None
+        if supervisor:
+            await supervisor.start()
         try:
             yield
         finally:
-            runtime.stop()
+            if supervisor:
+                await supervisor.stop()  # first: its spool segments get sealed
+            await asyncio.to_thread(runtime.stop)
 
     api = create_api(runtime, lifespan=lifespan)
-    edge = Edge(
-        settings=runtime.settings,
-        spool=None,  # type: ignore[arg-type]  (set when the lifespan starts)
-        catalog=None,  # type: ignore[arg-type]
-        metrics=runtime.metrics,
-        fallback=api,
-        snippet=snippet_bytes(),
-        health=runtime.health,
-    )
-    edge.runtime = runtime  # type: ignore[attr-defined]
-    return edge
+    api.include_router(internal_router(runtime))
+    return api

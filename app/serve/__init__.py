@@ -1,0 +1,1 @@
+"""Process assembly: the core process (store, loader, API) and the edge process (hits)."""
