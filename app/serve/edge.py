@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from importlib import resources
 from typing import Any
@@ -76,6 +77,8 @@ class EdgeApp:
     async def _running(self) -> AsyncIterator[None]:
         self.spool.open()
         self.catalog.start(wait_s=10.0)
+        # print, not log: uvicorn's worker processes do not inherit our logging set-up.
+        print(f"adtrack: edge worker spool {self.spool.writer_id} (pid {os.getpid()})", flush=True)
         try:
             yield
         finally:

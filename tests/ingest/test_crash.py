@@ -72,3 +72,31 @@ def test_sigkill_mid_burst_loses_no_acknowledged_hit(make_server, tmp_path):
     assert len(click_rows) == len(stored_clicks)
     all_ids = [r["event_id"] for r in impressions + click_rows]
     assert len(all_ids) == len(set(all_ids))
+
+
+def test_several_edge_workers_feed_one_store(make_server, tmp_path):
+    """Each worker appends to its own spool directory; the one loader loads them all."""
+    server = make_server(tmp_path / "multi", ADTRACK_EDGE_WORKERS="3")
+    world = server.seed()
+    site = world["site"]["site_key"]
+
+    def burst(worker: int) -> None:
+        # A fresh connection per request spreads them over the worker processes.
+        for i in range(60):
+            httpx.get(f"{server.base_url}/p.gif", params={"s": site, "vid": f"m{worker}-{i}"})
+
+    threads = [threading.Thread(target=burst, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    server.wait_drained()
+    rows = server.events(event_type="impression")
+    assert len(rows) == 240
+    assert len({r["event_id"] for r in rows}) == 240
+    writers = {
+        line.split("edge worker spool ")[1].split()[0]
+        for line in server.log().splitlines()
+        if "edge worker spool " in line
+    }
+    assert len(writers) == 3
