@@ -52,7 +52,7 @@ def cmd_edge(_: argparse.Namespace) -> int:
         return 2
     if settings.http_server == "granian":
         from granian import Granian
-        from granian.constants import Interfaces
+        from granian.constants import HTTPModes, Interfaces
 
         Granian(
             "app.serve.edge:create_edge_app",
@@ -61,7 +61,10 @@ def cmd_edge(_: argparse.Namespace) -> int:
             port=settings.port,
             interface=Interfaces.ASGI,
             workers=settings.edge_workers,
+            http=HTTPModes.http1,
+            websockets=False,
             log_access=False,
+            respawn_failed_workers=True,
         ).serve()
         return 0
     import uvicorn
@@ -133,6 +136,7 @@ def cmd_loader(_: argparse.Namespace) -> int:
         settings.spool_dir,
         batch_rows=settings.loader_batch_rows,
         poll_ms=settings.loader_poll_ms,
+        nice=settings.loader_nice,
     ).start()
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -160,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--http",
         choices=("uvicorn", "granian"),
         default="",
-        help="HTTP server of the edge (default uvicorn, ADTRACK_HTTP_SERVER)",
+        help="HTTP server of the edge (default granian, ADTRACK_HTTP_SERVER)",
     )
     serve.set_defaults(func=cmd_serve)
     edge = sub.add_parser("edge", help="run the public hit edge alone (started by serve)")

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     spool_segment_bytes: int = Field(16 * 1024 * 1024, ge=4096)
     loader_batch_rows: int = Field(100_000, ge=1)
     loader_poll_ms: int = Field(200, ge=10)
+    # CPU priority (nice) of the loader thread: above 0 it yields to the edge on a busy core.
+    loader_nice: int = Field(10, ge=0, le=19)
     # Run the loader inside the server process (required on the embedded engine).
     loader_in_process: bool = True
     catalog_refresh_s: float = Field(2.0, gt=0)
@@ -48,7 +50,9 @@ class Settings(BaseSettings):
     public_url: str = ""
     # The edge (public port) forwards non-hit requests here; set by `adtrack serve`.
     core_url: str = ""
-    http_server: HttpServer = HttpServer.UVICORN
+    # The edge's HTTP server: granian meets the hit-path latency target, uvicorn does not
+    # reliably (see README, Speed); the core's API always runs on uvicorn.
+    http_server: HttpServer = HttpServer.GRANIAN
     edge_workers: int = Field(1, ge=1, le=256)
 
     @field_validator("trusted_proxies", mode="before")

@@ -3,11 +3,10 @@
     .venv/bin/python loadtest/bench_edge.py [--hits 50000] [--profile] [--fsync-ms 200]
                                             [--concurrency 1]
 
-Runs the app's lifespan, seeds a site and link through the admin API (in process), then
-calls the app directly with prebuilt ASGI scopes for /p.gif and /c/CODE, timing CPU per hit
+Seeds a site and link into a fresh store (leaving the catalog file the edge reads), runs
+the edge app's lifespan, then calls the app directly with prebuilt ASGI scopes for /p.gif and /c/CODE, timing CPU per hit
 (time.process_time, so other load on the machine barely moves it). The spool is real (a
-temp dir); the loader is off (ADTRACK_LOADER_IN_PROCESS=false) so only the request path
-counts. What a server (uvicorn, granian) adds on top is the difference to bench_hits.py's
+temp dir); no loader runs (it lives in the core process), so only the request path counts. What a server (uvicorn, granian) adds on top is the difference to bench_hits.py's
 req/CPU-s. With --profile, prints the cProfile top functions for each endpoint.
 """
 
@@ -32,7 +31,6 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "loadtest"))
 
 import bench_hits as bench  # noqa: E402 (a sibling script, not a package)
-import httpx  # noqa: E402
 
 
 def scope_for(url: str) -> dict[str, Any]:
@@ -76,25 +74,29 @@ class Lifespan:
         await self.task
 
 
-async def seed(app: Any) -> dict[str, Any]:
-    transport = httpx.ASGITransport(app=app)
-    headers = {"Authorization": f"Bearer {bench.ADMIN_TOKEN}"}
-    async with httpx.AsyncClient(transport=transport, base_url="http://adtrack",
-                                 headers=headers) as http:
-        async def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
-            response = await http.post(f"/api/v1/{path}", json=body)
-            response.raise_for_status()
-            return response.json()
+def seed(settings: Any) -> dict[str, Any]:
+    """Create the catalog in the store and leave the catalog file the edge reads, as the
+    core process would; the store is closed again before the edge starts."""
+    from app.serve.core import CATALOG_FILE
+    from app.store import catalog as cat
+    from app.store.catalog_cache import CatalogCache
+    from app.store.client import open_store
+    from app.store.migrate import migrate
 
-        adv = await post("advertisers", {"name": "China Mobile Inner Mongolia"})
-        cmp_ = await post("campaigns", {"name": "Data plan Q4", "advertiser_id": adv["id"]})
-        site = await post("sites", {"name": "Hohhot City Portal", "partner": "nmg-portal",
-                                    "domain": "portal.example.cn", "channel": "local_portal"})
-        link = await post("links", {"campaign_id": cmp_["id"], "site_key": site["site_key"],
-                                    "landing_url": "https://shop.example.cn/q4/data?from=portal",
-                                    "placement_id": "home-banner",
-                                    "creative_id": "banner-300x250"})
-    return {"advertiser": adv, "campaign": cmp_, "site": site, "link": link}
+    store = open_store(settings.clickhouse_url)
+    migrate(store)
+    adv = cat.save(store, cat.new_advertiser("China Mobile Inner Mongolia"))
+    cmp_ = cat.save(store, cat.new_campaign("Data plan Q4", adv.id))
+    site = cat.save(store, cat.new_site("Hohhot City Portal", "nmg-portal",
+                                        "portal.example.cn", "local_portal"))
+    link = cat.save(store, cat.new_link(cmp_.id, site.site_key,
+                                        "https://shop.example.cn/q4/data?from=portal",
+                                        placement_id="home-banner",
+                                        creative_id="banner-300x250"))
+    CatalogCache(store, backup_path=settings.data_dir / CATALOG_FILE).refresh()
+    store.close()
+    return {"advertiser": vars(adv), "campaign": vars(cmp_), "site": vars(site),
+            "link": vars(link)}
 
 
 async def hit_loop(app: Any, scope: dict[str, Any], hits: int,
@@ -119,7 +121,7 @@ async def hit_loop(app: Any, scope: dict[str, Any], hits: int,
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    from app.server import create_app
+    from app.serve.edge import create_edge_app
     from app.settings import load_settings
 
     tmp = Path(tempfile.mkdtemp(prefix="adtrack-edge-"))
@@ -127,12 +129,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                        "ADTRACK_CATALOG_REFRESH_S": "0.2"})
     settings = load_settings(data_dir=tmp, loader_in_process=False,
                              spool_fsync_ms=args.fsync_ms, trusted_proxies=())
-    app = create_app(settings)
+    catalog = seed(settings)
+    app = create_edge_app(settings)
     lifespan = Lifespan(app)
     await lifespan.start()
     results: dict[str, Any] = {}
     try:
-        catalog = await seed(app)
         fake = bench.Adtrack(tmp, "direct", args.fsync_ms)
         fake.catalog = catalog
         deadline = time.monotonic() + 10

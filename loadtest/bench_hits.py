@@ -395,14 +395,9 @@ class Adtrack:
         if GEOIP.is_file():
             env["ADTRACK_GEOIP_DB"] = str(GEOIP)
         env.update(self.extra_env)
-        if self.server == "granian":
-            cmd = [str(Path(sys.executable).parent / "granian"), "--interface", "asgi",
-                   "--factory", "app.server:create_app", "--host", "127.0.0.1",
-                   "--port", str(self.port), "--workers", "1", "--runtime-threads", "1",
-                   "--http", "1", "--no-ws", "--no-access-log", "--log-level", "warning",
-                   "--loop", granian_loop()]
-        else:
-            cmd = [sys.executable, "-m", "app.cli", "serve"]
+        # `adtrack serve`: the core process (store, loader, API) and the edge process it
+        # starts inherit the pinning, so the whole server shares core 0.
+        cmd = [sys.executable, "-m", "app.cli", "serve", "--http", self.server]
         self.proc = subprocess.Popen(["taskset", "-c", SERVER_CORE, *cmd], cwd=REPO, env=env,
                                      stdout=open(self.log_path, "wb"),  # noqa: SIM115
                                      stderr=subprocess.STDOUT)
@@ -612,6 +607,13 @@ def bench_endpoint(app: Adtrack, nginx: Nginx, endpoint: str,
     _say(f"{label} @ {rate:.0f} req/s: achieved {fixed['achieved_rate']}, p50 "
          f"{fixed['p50_ms']} ms p99 {fixed['p99_ms']} ms (send lag p99 "
          f"{fixed['send_lag_ms'].get('p99')} ms), core share {fixed['cpu']['server_core_share']}")
+    # The criterion: p99 at 80% of the 10k req/s target, whatever the maximum was.
+    target_rate = TARGET_RPS * LOAD_FRACTION
+    at_target = measure_load(app, lambda: rategen_as_load(url, target_rate, args.duration, pid))
+    summary["at_target_80pct"] = at_target
+    _say(f"{label} @ {target_rate:.0f} req/s (80% of target): achieved "
+         f"{at_target['achieved_rate']}, p50 {at_target['p50_ms']} ms p99 "
+         f"{at_target['p99_ms']} ms")
     # The same generator at the same rate against nginx: the latency it adds by itself.
     ref = nginx.url("/p.gif" if endpoint == "pixel" else "/c/abc123", log=True)
     floor = run_rategen(ref, rate, args.duration, nginx.proc.pid)
@@ -648,9 +650,9 @@ def markdown(results: dict[str, Any], args: argparse.Namespace) -> str:
         "against nginx.",
         "",
         "| target | req/s median (min–max) | req/CPU-s | p50 ms | p99 ms | vs nginx req/s "
-        "| vs nginx req/CPU-s | core share | p99 ms @80% (achieved/s; floor) | events/s to CH "
-        "| all loaded |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| vs nginx req/CPU-s | core share | p99 ms @80% of max (achieved/s; floor) "
+        f"| p99 ms @{TARGET_RPS * LOAD_FRACTION:,.0f}/s | events/s to CH | all loaded |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def ratios(s: dict[str, Any], ref: dict[str, Any]) -> str:
@@ -665,19 +667,21 @@ def markdown(results: dict[str, Any], args: argparse.Namespace) -> str:
         lines.append(
             f"| {label} | {_fmt_rps(s)} | {s['req_per_cpu_s_median']:,.0f} | "
             f"{s['p50_ms_median']} | {s['p99_ms_median']} | {ratios(s, refs[ref])} | "
-            f"{s['server_core_share_min']:.2f} | – | – | – |")
+            f"{s['server_core_share_min']:.2f} | – | – | – | – |")
     for key, section in results["adtrack"].items():
         for endpoint, ref in (("pixel", "gif"), ("redirect", "302")):
             s = section[endpoint]
             fixed = s["at_80pct"]
             floor = s["generator_floor_nginx"]["latency_ms"].get("p99")
-            loaded = "yes" if s["nothing_lost"] and fixed["nothing_lost"] else "NO"
+            loaded = ("yes" if s["nothing_lost"] and fixed["nothing_lost"]
+                      and s["at_target_80pct"]["nothing_lost"] else "NO")
             lines.append(
                 f"| adtrack {endpoint} ({key}) | {_fmt_rps(s)} | "
                 f"{s['req_per_cpu_s_median']:,.0f} | {s['p50_ms_median']} | "
                 f"{s['p99_ms_median']} | {ratios(s, refs[ref])} | "
                 f"{s['server_core_share_min']:.2f} | {fixed['p99_ms']} "
                 f"({fixed['achieved_rate']:,.0f}/s; {floor}) | "
+                f"{s['at_target_80pct']['p99_ms']} | "
                 f"{s['events_per_s_median']:,.0f} | {loaded} |")
     lines += [
         "",
@@ -688,7 +692,8 @@ def markdown(results: dict[str, Any], args: argparse.Namespace) -> str:
         verdicts = []
         for endpoint in ("pixel", "redirect"):
             s = section[endpoint]
-            ok = s["rps_median"] >= TARGET_RPS and s["at_80pct"]["p99_ms"] < TARGET_P99_MS
+            ok = (s["rps_median"] >= TARGET_RPS
+                  and s["at_target_80pct"]["p99_ms"] < TARGET_P99_MS)
             verdicts.append(f"{endpoint} {'meets' if ok else 'misses'} it")
         lifespan = "" if section["lifespan_ran"] else " — LIFESPAN DID NOT RUN"
         lines.append(f"- {key}: {', '.join(verdicts)}{lifespan}")

@@ -367,7 +367,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         watch.wrap_attr(loader_mod, "rejects_table", "arrow_build(rejects_table)")
         watch.wrap_attr(loader, "_insert", "insert")
         watch.wrap_attr(loader, "load_lines", "load_lines(all)")
-        watch.wrap_attr(enricher.clicks, "remember", "clicks.remember")
+        watch.wrap_attr(enricher.clicks, "remember_click", "clicks.remember")
         watch.wrap_attr(enricher.clicks, "prefetch", "clicks.prefetch")
         watch.wrap_attr(enricher.orders, "prefetch", "orders.prefetch")
         watch.wrap_attr(enricher.pipeline, "run", "pipeline.run")

@@ -82,6 +82,7 @@ class Loader:
         *,
         batch_rows: int = 100_000,
         poll_ms: int = 200,
+        nice: int = 10,
     ) -> None:
         self.store = store
         self.enricher = enricher
@@ -89,6 +90,7 @@ class Loader:
         self.spool_root = spool_root
         self.batch_rows = batch_rows
         self.poll_s = poll_ms / 1000
+        self.nice = nice
         self.last_error = ""
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -214,6 +216,7 @@ class Loader:
         workers on a ClickHouse server); the spool's loader lock lets exactly one work at a
         time, and another takes over when it dies."""
         delay = self.poll_s
+        self._lower_priority()
         while not self._stop.is_set():
             if not self._owns_spool():
                 self._stop.wait(1.0)
@@ -237,6 +240,16 @@ class Loader:
                 self._stop.wait(delay)
                 self._idle.clear()
         self._release_spool()
+
+    def _lower_priority(self) -> None:
+        """Yield the CPU to the edge when both want it: hits are answered first, and under
+        overload the spool (durable) absorbs the difference until the load drops."""
+        if self.nice <= 0:
+            return
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.nice)
+        except (OSError, AttributeError):
+            log.info("loader: could not lower its CPU priority")
 
     def _owns_spool(self) -> bool:
         if self._lock_fd >= 0:

@@ -96,6 +96,7 @@ class CoreRuntime:
             self.settings.spool_dir,
             batch_rows=self.settings.loader_batch_rows,
             poll_ms=self.settings.loader_poll_ms,
+            nice=self.settings.loader_nice,
         ).start()
 
     def stop(self) -> None:

@@ -17,6 +17,7 @@ from app.ingest.spool import SpoolWriter
 from app.metrics import Metrics
 from app.serve.core import CATALOG_FILE
 from app.serve.proxy import CoreProxy
+from app.serve.supervisor import die_with_parent
 from app.settings import Settings, load_settings
 from app.tracker.catalog_view import CatalogFile
 from app.tracker.edge import Edge, Receive, Scope, Send
@@ -75,6 +76,10 @@ class EdgeApp:
 
     @contextlib.asynccontextmanager
     async def _running(self) -> AsyncIterator[None]:
+        parent = os.getppid()
+        die_with_parent()
+        if os.getppid() != parent:  # the parent died before the line above took effect
+            raise SystemExit("adtrack edge: parent process gone")
         self.spool.open()
         self.catalog.start(wait_s=10.0)
         # print, not log: uvicorn's worker processes do not inherit our logging set-up.

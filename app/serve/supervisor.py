@@ -21,12 +21,18 @@ log = logging.getLogger("adtrack")
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
+def die_with_parent() -> None:
+    """Have the kernel SIGKILL this process when its parent dies (Linux; no-op elsewhere).
+
+    Called between fork and exec for the edge, and again by every edge worker process: an
+    HTTP server with worker processes (granian, uvicorn --workers) is a parent itself, and
+    its workers must not outlive it holding the public port.
+    """
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except OSError:
-        pass
+    except (OSError, AttributeError):
+        return
 
 
 def edge_command(settings: Settings) -> list[str]:
@@ -46,7 +52,7 @@ class EdgeSupervisor:
         self.process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
             edge_command(self.settings),
             env=os.environ.copy(),
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 (async-signal-safe: one prctl call)
+            preexec_fn=die_with_parent,  # noqa: PLW1509 (async-signal-safe: one prctl call)
         )
         log.info("edge started (pid %s)", self.process.pid)
 

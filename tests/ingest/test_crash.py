@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 
 from app.tracker.edge import GIF
 
 
-def test_sigkill_mid_burst_loses_no_acknowledged_hit(make_server, tmp_path):
+@pytest.mark.parametrize("http_server", ["granian", "uvicorn"])
+def test_sigkill_mid_burst_loses_no_acknowledged_hit(make_server, tmp_path, http_server):
     server = make_server(
-        tmp_path / "data", ADTRACK_SPOOL_FSYNC_MS="0", ADTRACK_SPOOL_SEGMENT_MS="150"
+        tmp_path / "data",
+        ADTRACK_SPOOL_FSYNC_MS="0",
+        ADTRACK_SPOOL_SEGMENT_MS="150",
+        ADTRACK_HTTP_SERVER=http_server,
     )
     world = server.seed()
     site, code = world["site"]["site_key"], world["link"]["code"]
@@ -55,6 +61,7 @@ def test_sigkill_mid_burst_loses_no_acknowledged_hit(make_server, tmp_path):
     server.kill()
     for thread in threads:
         thread.join()
+    _assert_port_freed(server.port)
     total_acked = len(acked_visitors) + len(acked_clicks)
     assert total_acked >= 200
     assert total_acked < 900, "the kill should land mid-burst"
@@ -74,9 +81,22 @@ def test_sigkill_mid_burst_loses_no_acknowledged_hit(make_server, tmp_path):
     assert len(all_ids) == len(set(all_ids))
 
 
-def test_several_edge_workers_feed_one_store(make_server, tmp_path):
+def _assert_port_freed(port: int, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) != 0:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"something still listens on {port} after the core died")
+
+
+@pytest.mark.parametrize("http_server", ["granian", "uvicorn"])
+def test_several_edge_workers_feed_one_store(make_server, tmp_path, http_server):
     """Each worker appends to its own spool directory; the one loader loads them all."""
-    server = make_server(tmp_path / "multi", ADTRACK_EDGE_WORKERS="3")
+    server = make_server(
+        tmp_path / "multi", ADTRACK_EDGE_WORKERS="3", ADTRACK_HTTP_SERVER=http_server
+    )
     world = server.seed()
     site = world["site"]["site_key"]
 
@@ -94,6 +114,8 @@ def test_several_edge_workers_feed_one_store(make_server, tmp_path):
     rows = server.events(event_type="impression")
     assert len(rows) == 240
     assert len({r["event_id"] for r in rows}) == 240
+    server.kill()  # the core: every edge worker must go with it, freeing the port
+    _assert_port_freed(server.port)
     writers = {
         line.split("edge worker spool ")[1].split()[0]
         for line in server.log().splitlines()
