@@ -76,7 +76,8 @@ class SpoolWriter:
         self.durable_upto = 0  # bytes known to be fsync'ed
         self.records = 0
         self.errors = 0
-        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        # Group commit: requests waiting for durability share the future of the next fsync.
+        self._round: asyncio.Future[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._lock_fd = -1
@@ -136,16 +137,25 @@ class SpoolWriter:
         return mark
 
     async def wait_durable(self, mark: int) -> None:
-        """Return once everything up to `mark` is fsync'ed (group commit across requests)."""
+        """Return once everything up to `mark` is fsync'ed (group commit across requests).
+
+        Every request waiting at once shares one future: the next flush round takes it
+        together with the append position it fsyncs up to, so a request that joined a round
+        had appended before that round's position was taken.
+        """
         if self.durable_upto >= mark:
             return
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
         with self._lock:
-            self._loop = loop
-            self._waiters.append((mark, future))
-        self._kick.set()
-        await future
+            future = self._round
+            new_round = future is None
+            if new_round:
+                self._loop = asyncio.get_running_loop()
+                future = self._round = self._loop.create_future()
+        if new_round:
+            self._kick.set()
+        await future  # type: ignore[misc]
+        if self.durable_upto < mark:  # defensive: never answer before the data is synced
+            await self.wait_durable(mark)
 
     def wait_durable_sync(self, mark: int, timeout: float = 10.0) -> bool:
         deadline = time.monotonic() + timeout
@@ -201,6 +211,8 @@ class SpoolWriter:
             to_seal, self._to_seal = self._to_seal, []
             current = self._fd
             mark = self.appended
+            round_future, self._round = self._round, None
+            loop = self._loop
         for fd, seq in to_seal:
             os.fsync(fd)
             os.close(fd)
@@ -211,17 +223,8 @@ class SpoolWriter:
         if to_seal:
             _fsync_dir(self.dir)
         self.durable_upto = max(self.durable_upto, mark)
-        self._wake_waiters()
-
-    def _wake_waiters(self) -> None:
-        with self._lock:
-            if not self._waiters:
-                return
-            ready = [f for m, f in self._waiters if m <= self.durable_upto]
-            self._waiters = [(m, f) for m, f in self._waiters if m > self.durable_upto]
-            loop = self._loop
-        if ready and loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(_resolve_all, ready)
+        if round_future is not None and loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(_resolve, round_future)
 
     # -- observability ----------------------------------------------------------------------
     @property
@@ -229,10 +232,9 @@ class SpoolWriter:
         return self.appended - self.durable_upto
 
 
-def _resolve_all(futures: list[asyncio.Future[None]]) -> None:
-    for future in futures:
-        if not future.done():
-            future.set_result(None)
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 @dataclass(frozen=True, order=True)
