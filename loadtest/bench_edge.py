@@ -4,10 +4,12 @@
                                             [--concurrency 1]
 
 Seeds a site and link into a fresh store (leaving the catalog file the edge reads), runs
-the edge app's lifespan, then calls the app directly with prebuilt ASGI scopes for /p.gif and /c/CODE, timing CPU per hit
-(time.process_time, so other load on the machine barely moves it). The spool is real (a
-temp dir); no loader runs (it lives in the core process), so only the request path counts. What a server (uvicorn, granian) adds on top is the difference to bench_hits.py's
-req/CPU-s. With --profile, prints the cProfile top functions for each endpoint.
+the edge app's lifespan, then calls the app directly with prebuilt ASGI scopes for /p.gif
+and /c/CODE, timing CPU per hit (time.process_time, so other load on the machine barely
+moves it). The spool is real (a temp dir); no loader runs (it lives in the core process),
+so only the request path counts. What a server (uvicorn, granian) adds on top is the
+difference to bench_hits.py's req/CPU-s. With --profile, prints the cProfile top
+functions for each endpoint.
 """
 
 from __future__ import annotations
