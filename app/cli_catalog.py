@@ -122,22 +122,13 @@ def _target(args: argparse.Namespace) -> _Target:
                 for name, m in _pydantic_errors(exc)
             ]
         ) from exc
-    url = args.url or settings.public_url or _local_url(settings)
+    url = args.url or settings.local_url()
     token = args.token or settings.admin_token
     token_file = settings.data_dir / "admin_token"
     if not token:
         with contextlib.suppress(OSError):  # unreadable: the server's 401 then says what to do
             token = token_file.read_text("utf-8").strip()
     return _Target(settings, url.rstrip("/"), token, explicit_url=bool(args.url))
-
-
-def _local_url(settings: Settings) -> str:
-    host = settings.host
-    if host in ("", "0.0.0.0", "::"):  # noqa: S104 (a listen address; we connect locally)
-        host = "127.0.0.1"
-    if ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{settings.port}"
 
 
 def _api(

@@ -82,6 +82,18 @@ class Settings(BaseSettings):
     def spool_dir(self) -> Path:
         return self.data_dir / "spool"
 
+    def local_url(self, *, public: bool = True) -> str:
+        """Where this machine reaches the server these settings describe: the public URL if
+        one is set and wanted, else the listen address (a wildcard means loopback)."""
+        if public and self.public_url:
+            return self.public_url.rstrip("/")
+        host = self.host
+        if host in ("", "0.0.0.0", "::"):  # noqa: S104 (a listen address; we connect locally)
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
     @property
     def base_url(self) -> str:
         return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"

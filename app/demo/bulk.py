@@ -49,23 +49,10 @@ class BulkResult:
         return self.loaded / self.seconds if self.seconds else 0.0
 
 
-def local_url(settings: Settings, *, public: bool = True) -> str:
-    """Where this machine reaches the server the settings describe: its public URL, if one is
-    set and wanted, else its listen address."""
-    if public and settings.public_url:
-        return settings.public_url.rstrip("/")
-    host = settings.host
-    if host in ("", "0.0.0.0", "::"):  # noqa: S104 (a listen address; we connect locally)
-        host = "127.0.0.1"
-    if ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{settings.port}"
-
-
 def server_running(settings: Settings, timeout: float = 0.5) -> bool:
     """Whether an adtrack server answers at the configured host and port (stdlib HTTP: bulk
     mode must not need the http mode's client)."""
-    url = f"{local_url(settings, public=False)}/healthz"
+    url = f"{settings.local_url(public=False)}/healthz"
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (http URL)
             body = response.read(4096)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from app.demo.bulk import BulkResult, StoreBusy, local_url, run_bulk
+from app.demo.bulk import BulkResult, StoreBusy, run_bulk
 from app.demo.traffic import DAY_MS, LOCAL_OFFSET_MS, Plan, Stats, default_end_ms
 from app.settings import Settings, load_settings
 
@@ -131,7 +131,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # Only the http mode needs httpx (a dev dependency today), so bulk runs without it.
     from app.demo.http import DemoHttpError, run_http
 
-    url = args.url.rstrip("/") or local_url(settings)
+    url = args.url.rstrip("/") or settings.local_url()
     try:
         result_http = run_http(
             url,
