@@ -1,6 +1,6 @@
 """Hit-path benchmark: adtrack /p.gif and /c/CODE against nginx measured in the same run.
 
-    .venv/bin/python loadtest/bench_hits.py [--duration 10] [--runs 3] [--server uvicorn|granian]
+    .venv/bin/python loadtest/bench_hits.py [--duration 10] [--runs 3] [--server granian|uvicorn]
 
 Servers (nginx, adtrack) are pinned to core 0 and the load generators to core 1, so the
 figures are "per core". For each target: wrk max throughput (median of --runs, with min and
@@ -704,7 +704,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn")
+    parser.add_argument("--server", choices=("uvicorn", "granian"), default="granian")
     parser.add_argument("--fsync-ms", type=int, nargs="+", default=[200, 0],
                         help="ADTRACK_SPOOL_FSYNC_MS values to run (default: 200 0)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, data)")
