@@ -69,9 +69,10 @@ class CoreProxy:
         client = scope.get("client")
         if client:
             headers.append((b"x-adtrack-peer", client[0].encode()))
-        url = scope["path"] + (
-            ("?" + scope["query_string"].decode("latin-1")) if scope["query_string"] else ""
-        )
+        # One leading slash: "//host/x" must stay a path on the core, never become a host.
+        url = "/" + scope["path"].lstrip("/")
+        if scope["query_string"]:
+            url += "?" + scope["query_string"].decode("latin-1")
         try:
             response = await self.client().request(
                 scope["method"], url, headers=headers, content=bytes(body)

@@ -94,7 +94,7 @@ class Edge:
             if path.startswith("/c/"):
                 await self._redirect(scope, receive, send)
                 return
-            if path.startswith("/internal"):  # the core's loopback routes stay private
+            if path.lstrip("/").startswith("internal"):  # the core's loopback routes stay private
                 await send_json(send, 404, {"detail": "Not Found"})
                 return
         await self.fallback(scope, receive, send)

@@ -60,3 +60,17 @@ def test_admin_token_is_generated_once_and_kept(make_server, tmp_path):
     server.start()
     assert (data / "admin_token").read_text().strip() == token
     assert server.log().count("generated admin token") == 1
+
+
+def test_public_port_forwards_the_api_but_never_internal_routes(server):
+    with server.client() as http:
+        docs = http.get("/docs")
+        spec = http.get("/openapi.json")
+        internal = [
+            http.get(p)
+            for p in ("/internal/health", "/internal/metrics", "/internal/../internal/health")
+        ]
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    assert "/api/v1/links" in spec.json()["paths"]
+    assert all(r.status_code == 404 for r in internal)
+    assert not any(p.startswith("/internal") for p in spec.json()["paths"])
