@@ -40,6 +40,7 @@ from app.store.client import Store, StoreError
 log = logging.getLogger(__name__)
 
 LOADER_LOCK = ".loader.lock"
+SLICE_ROWS = 4096
 
 
 @dataclass
@@ -136,37 +137,51 @@ class Loader:
         enricher = self.enricher
         enricher.clicks.prefetch(events)
         enricher.orders.prefetch(events)
-        kept, dropped = enricher.pipeline.run(events)
-        for record, reason, step in dropped:
-            rejects.append(
-                _loader_reject(
-                    reason, f"dropped by {step}", orjson.dumps(record, default=str).decode(), record
-                )
-            )
-        if kept:
-            try:
-                table = events_table(kept)
-            except (pa.ArrowException, TypeError, ValueError, ArithmeticError) as exc:
-                # One bad record must not block the segment: find it, reject it, go on.
-                kept, bad = _split_unconvertible(kept)
-                rejects.extend(
+        tables: list[pa.Table] = []
+        loaded = 0
+        # Enrich and convert in slices that stay in the CPU cache: every step walks the whole
+        # slice, and 100k records of ~1.5 KB each would be fetched from memory eight times.
+        for start in range(0, len(events), SLICE_ROWS):
+            kept, dropped = enricher.pipeline.run(events[start : start + SLICE_ROWS])
+            for record, reason, step in dropped:
+                rejects.append(
                     _loader_reject(
-                        RejectReason.LOAD_ERROR,
-                        f"not loadable: {exc}",
-                        orjson.dumps(r, default=str).decode(),
-                        r,
+                        reason,
+                        f"dropped by {step}",
+                        orjson.dumps(record, default=str).decode(),
+                        record,
                     )
-                    for r in bad
                 )
-                table = events_table(kept)
-            self._insert("events", table, f"{token}:e")
+            if kept:
+                tables.append(self._table(kept, rejects))
+                loaded += tables[-1].num_rows
+        if loaded:
+            self._insert("events", pa.concat_tables(tables), f"{token}:e")
         if rejects:
             self._insert("rejects", rejects_table(rejects), f"{token}:r")
         enricher.orders.commit()
         for record in rejects:
             if record.get("endpoint") == "loader":
                 self.metrics.inc("adtrack_loader_rejects_total", (("reason", record["reject"]),))
-        return BatchResult(len(kept), len(rejects))
+        return BatchResult(loaded, len(rejects))
+
+    @staticmethod
+    def _table(kept: list[Record], rejects: list[Record]) -> pa.Table:
+        try:
+            return events_table(kept)
+        except (pa.ArrowException, TypeError, ValueError, ArithmeticError) as exc:
+            # One bad record must not block the segment: find it, reject it, go on.
+            kept, bad = _split_unconvertible(kept)
+            rejects.extend(
+                _loader_reject(
+                    RejectReason.LOAD_ERROR,
+                    f"not loadable: {exc}",
+                    orjson.dumps(r, default=str).decode(),
+                    r,
+                )
+                for r in bad
+            )
+            return events_table(kept)
 
     def _insert(self, table: str, data, token: str) -> None:  # noqa: ANN001 (pyarrow.Table)
         started = time.perf_counter()
