@@ -91,7 +91,7 @@ def validate_event(
     event_type = params.get("e") or default_type
     if not event_type:
         return Invalid(RejectReason.MISSING_FIELD, "e", "event type is required")
-    if event_type not in allowed_types:
+    if not isinstance(event_type, str) or event_type not in allowed_types:
         return Invalid(
             RejectReason.UNKNOWN_EVENT_TYPE,
             "e",

@@ -122,3 +122,35 @@ def test_several_edge_workers_feed_one_store(make_server, tmp_path, http_server)
         if "edge worker spool " in line
     }
     assert len(writers) == 3
+
+
+def test_a_crashed_edge_is_restarted_and_its_hits_kept(make_server, tmp_path):
+    import os
+    import signal
+
+    server = make_server(tmp_path / "edge-crash")
+    world = server.seed()
+    site = world["site"]["site_key"]
+    with httpx.Client(base_url=server.base_url, timeout=5) as http:
+        for i in range(20):
+            assert http.get("/p.gif", params={"s": site, "vid": f"before-{i}"}).status_code == 200
+    edge_pid = int(server.log().split("edge worker spool ")[-1].split("(pid ")[1].split(")")[0])
+    os.kill(edge_pid, signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    answered = 0
+    while time.monotonic() < deadline and answered < 20:
+        try:
+            response = httpx.get(
+                f"{server.base_url}/p.gif",
+                params={"s": site, "vid": f"after-{answered}"},
+                timeout=2,
+            )
+        except httpx.HTTPError:
+            time.sleep(0.2)
+            continue
+        answered += response.status_code == 200
+    assert answered == 20, "the core did not bring the edge back"
+    server.wait_drained()
+    visitors = {r["visitor_id"] for r in server.events(event_type="impression")}
+    assert {f"before-{i}" for i in range(20)} <= visitors
+    assert {f"after-{i}" for i in range(20)} <= visitors

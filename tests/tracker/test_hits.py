@@ -281,3 +281,26 @@ def test_ip_privacy_truncates_after_geo_lookup(make_server):
     # 1.180.10.200 is in the Baotou /25; zeroing the last octet alone would say Hohhot.
     assert rows["包头"]["ip"] == "1.180.10.0"
     assert rows["成都"]["ip"] == "240e:3a1:1234::"
+
+
+def test_beacon_with_wrongly_typed_fields_rejects_per_event(seeded):
+    server, world = seeded
+    site = world["site"]["site_key"]
+    with server.client() as http:
+        response = http.post(
+            "/e",
+            json={
+                "s": site,
+                "events": [
+                    {"e": {"x": 1}},
+                    {"e": ["visit"]},
+                    {"e": "visit", "n": 5, "d": {}},
+                    {"e": "visit", "s": 42},
+                    {"e": "visit"},
+                ],
+            },
+        )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["accepted"] == [4]
+    assert [r["index"] for r in body["rejected"]] == [0, 1, 2, 3]
