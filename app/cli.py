@@ -114,37 +114,21 @@ def cmd_geoip_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_loader(_: argparse.Namespace) -> int:
-    """Run the loader alone: for tracker workers started with ADTRACK_LOADER_IN_PROCESS=false
-    against a ClickHouse server, one loader process owns the inserts."""
+    """Run the loader alone: for edges started with ADTRACK_LOADER_IN_PROCESS=false against
+    a ClickHouse server, one loader process owns the inserts (no API, no edge)."""
     import signal
     import threading
 
-    from app.ingest.loader import Loader, build_enricher
-    from app.metrics import Metrics
-    from app.store.catalog_cache import CatalogCache
-    from app.store.client import open_store
-    from app.store.migrate import migrate
+    from app.serve.core import CoreRuntime
 
-    settings = load_settings()
-    store = open_store(settings.clickhouse_url)
-    migrate(store)
-    catalog = CatalogCache(store, settings.catalog_refresh_s).start()
-    loader = Loader(
-        store,
-        build_enricher(settings, catalog, store),
-        Metrics(),
-        settings.spool_dir,
-        batch_rows=settings.loader_batch_rows,
-        poll_ms=settings.loader_poll_ms,
-        nice=settings.loader_nice,
-    ).start()
+    runtime = CoreRuntime(load_settings(loader_in_process=True))
+    runtime.start()
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopped.set())
-    logging.getLogger("adtrack").info("loader running on %s", settings.spool_dir)
+    logging.getLogger("adtrack").info("loader running on %s", runtime.settings.spool_dir)
     stopped.wait()
-    loader.stop(drain=True)
-    catalog.stop()
+    runtime.stop()
     return 0
 
 

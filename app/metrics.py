@@ -23,12 +23,16 @@ class Metrics:
     def inc(self, name: str, labels: Labels = (), value: float = 1.0) -> None:
         self._counters[name][labels] += value
 
-    def gauge(self, name: str, text: str, read: Callable[[], list[tuple[Labels, float]]]) -> None:
-        self._help[name] = ("gauge", text)
+    def gauge(
+        self,
+        name: str,
+        text: str,
+        read: Callable[[], list[tuple[Labels, float]]],
+        kind: str = "gauge",
+    ) -> None:
+        """A metric read at scrape time (`kind` "counter" for totals kept elsewhere)."""
+        self._help[name] = (kind, text)
         self._gauges[name] = read
-
-    def value(self, name: str, labels: Labels = ()) -> float:
-        return self._counters.get(name, {}).get(labels, 0.0)
 
     def render(self) -> str:
         lines: list[str] = []

@@ -96,7 +96,8 @@ class Settings(BaseSettings):
 
     @property
     def base_url(self) -> str:
-        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+        """The base of published tracked-link and snippet URLs."""
+        return self.local_url()
 
 
 def load_settings(**overrides: object) -> Settings:

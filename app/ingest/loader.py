@@ -95,14 +95,18 @@ class Loader:
         self.last_error = ""
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self._idle = threading.Event()
         self._lock_fd = -1
         metrics.describe("adtrack_loaded_rows_total", "counter", "Rows inserted, by table")
         metrics.describe("adtrack_loader_rejects_total", "counter", "Hits the loader dropped")
         metrics.describe("adtrack_clickhouse_errors_total", "counter", "Failed ClickHouse calls")
         metrics.describe("adtrack_insert_seconds_total", "counter", "Time spent in inserts")
         metrics.describe("adtrack_inserts_total", "counter", "Insert statements acknowledged")
-        metrics.describe("adtrack_enrich_seconds_total", "counter", "Time per enrichment step")
+        metrics.gauge(
+            "adtrack_enrich_seconds_total",
+            "Time per enrichment step",
+            lambda: [((("step", k),), v) for k, v in self.enricher.pipeline.seconds.items()],
+            kind="counter",
+        )
 
     # -- one batch ------------------------------------------------------------------------
     def load_lines(self, lines: Iterable[bytes], token: str) -> BatchResult:
@@ -216,8 +220,6 @@ class Loader:
                 break
             self.load_segment(segment)
             loaded += 1
-        for step, seconds in self.enricher.pipeline.seconds.items():
-            self.metrics._counters["adtrack_enrich_seconds_total"][(("step", step),)] = seconds
         return loaded
 
     # -- background thread ----------------------------------------------------------------
@@ -251,9 +253,7 @@ class Loader:
                 loaded = 0
                 delay = min(max(delay * 2, 0.5), 5.0)
             if not loaded:
-                self._idle.set()
                 self._stop.wait(delay)
-                self._idle.clear()
         self._release_spool()
 
     def _lower_priority(self) -> None:

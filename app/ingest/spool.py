@@ -74,7 +74,6 @@ class SpoolWriter:
         self._to_seal: list[tuple[int, int]] = []  # (fd, seq)
         self.appended = 0  # bytes appended over the writer's life
         self.durable_upto = 0  # bytes known to be fsync'ed
-        self.records = 0
         self.errors = 0
         # Group commit: requests waiting for durability share the future of the next fsync.
         self._round: asyncio.Future[None] | None = None
@@ -130,7 +129,6 @@ class SpoolWriter:
             size = len(data)
             self._segment_size += size
             self.appended += size
-            self.records += data.count(b"\n")
             mark = self.appended
             if self._segment_size >= self.segment_bytes:
                 self._rotate_locked()
@@ -156,15 +154,6 @@ class SpoolWriter:
         await future  # type: ignore[misc]
         if self.durable_upto < mark:  # defensive: never answer before the data is synced
             await self.wait_durable(mark)
-
-    def wait_durable_sync(self, mark: int, timeout: float = 10.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while self.durable_upto < mark:
-            self._kick.set()
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.001)
-        return True
 
     # -- segments ---------------------------------------------------------------------------
     def _segment_path(self, seq: int, suffix: str) -> Path:

@@ -39,7 +39,6 @@ class CatalogCache:
         self._thread: threading.Thread | None = None
         self._refresh_lock = threading.Lock()
         self.snapshot = CatalogSnapshot()
-        self.errors = 0
 
     def refresh(self) -> CatalogSnapshot:
         with self._refresh_lock:
@@ -64,7 +63,6 @@ class CatalogCache:
         try:
             self.refresh()
         except StoreError as exc:
-            self.errors += 1
             restored = self._load_backup()
             log.warning(
                 "catalog not loaded from ClickHouse (%s); %s",
@@ -86,5 +84,4 @@ class CatalogCache:
                 if catalog_version(self._store) != self.snapshot.version:
                     self.refresh()
             except StoreError as exc:
-                self.errors += 1
                 log.warning("catalog refresh failed: %s", exc)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -59,8 +58,6 @@ class Store:
         # engine per process and the HTTP client keeps one session, so statements go one at
         # a time (chDB releases the GIL while a statement runs).
         self._lock = threading.RLock()
-        self.errors = 0
-        self.last_insert_s = 0.0
 
     def _call(self, what: str, action: Callable[[Client], T]) -> T:
         with _mapped_errors(what), self._lock:
@@ -69,7 +66,6 @@ class Store:
                     self._client = _connect(self.url)
                 return action(self._client)
             except Exception:
-                self.errors += 1
                 if not self.embedded:
                     self._client = None  # reconnect on next use
                 raise
@@ -84,9 +80,6 @@ class Store:
         names = result.column_names
         return [dict(zip(names, row, strict=True)) for row in result.result_rows]
 
-    def query_arrow(self, sql: str, parameters: Mapping[str, Any] | None = None) -> pa.Table:
-        return self._call("query failed", lambda c: c.query_arrow(sql, parameters=parameters or {}))
-
     def command(self, sql: str, parameters: Mapping[str, Any] | None = None) -> Any:
         return self._call("command failed", lambda c: c.command(sql, parameters=parameters or {}))
 
@@ -100,12 +93,10 @@ class Store:
         settings = {**(settings or {})}
         if dedup_token:
             settings["insert_deduplication_token"] = dedup_token
-        started = time.perf_counter()
         self._call(
             f"insert into {table} failed",
             lambda c: c.insert_arrow(table, data, settings=settings),
         )
-        self.last_insert_s = time.perf_counter() - started
 
     def insert_rows(
         self,
@@ -121,13 +112,6 @@ class Store:
                 table, list(rows), column_names=list(column_names), settings=settings
             ),
         )
-
-    def ping(self) -> bool:
-        try:
-            self.query("SELECT 1")
-        except StoreError:
-            return False
-        return True
 
     def close(self) -> None:
         with contextlib.suppress(Exception), self._lock:

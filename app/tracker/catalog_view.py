@@ -27,7 +27,6 @@ class CatalogFile:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.snapshot = CatalogSnapshot()
-        self.errors = 0
 
     def reload_if_changed(self) -> bool:
         """Load the file if it changed since the last load; True when it did."""
@@ -45,7 +44,6 @@ class CatalogFile:
                 self.snapshot = snapshot_from_json(self.path.read_bytes())
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 # Written by rename, so a torn file means corruption: keep the last good one.
-                self.errors += 1
                 log.error("catalog file %s unreadable: %s", self.path, exc)
                 return False
             self._stamp = stamp
