@@ -12,6 +12,22 @@ ENGINE = ReplacingMergeTree(version)
 ORDER BY id
 SETTINGS index_granularity = 8192;
 
+CREATE TABLE audit_log
+(
+    `ts` DateTime64(3, 'UTC'),
+    `actor` String,
+    `actor_role` LowCardinality(String),
+    `entity` LowCardinality(String),
+    `entity_key` String,
+    `action` LowCardinality(String),
+    `before` String,
+    `after` String
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(ts)
+ORDER BY (entity, entity_key, ts)
+SETTINGS index_granularity = 8192;
+
 CREATE TABLE campaigns
 (
     `id` String,
