@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 DATA_DIR ?= var
 GEOIP := $(DATA_DIR)/geoip/GeoLite2-City.mmdb
 TEST_GEOIP := .cache/geoip/GeoLite2-City.mmdb
+ISP_DB := $(DATA_DIR)/geoip/ip2region.db
+TEST_ISP_DB := .cache/geoip/ip2region.db
 
 .PHONY: run test install geoip test-setup lint format bench demo clean
 
@@ -24,14 +26,20 @@ $(GEOIP): | $(STAMP)
 $(TEST_GEOIP): | $(STAMP)
 	$(BIN)/adtrack geoip fetch --dest .cache/geoip
 
-geoip: $(GEOIP)
+$(ISP_DB): | $(STAMP)
+	$(BIN)/python -m app.geo fetch-isp --dest $(DATA_DIR)/geoip
+
+$(TEST_ISP_DB): | $(STAMP)
+	$(BIN)/python -m app.geo fetch-isp --dest .cache/geoip
+
+geoip: $(GEOIP) $(ISP_DB)
 
 ## run: set up, migrate and serve on the embedded engine (ADTRACK_* settings apply)
 run: install geoip
 	ADTRACK_DATA_DIR=$(DATA_DIR) $(BIN)/adtrack migrate
 	ADTRACK_DATA_DIR=$(DATA_DIR) $(BIN)/adtrack serve
 
-test-setup: install $(TEST_GEOIP)
+test-setup: install $(TEST_GEOIP) $(TEST_ISP_DB)
 	bash scripts/install-chromium.sh
 
 ## test: the whole suite (lint included)

@@ -7,6 +7,7 @@ import logging
 import sys
 
 from app.cli_catalog import add_parsers
+from app.cli_users import add_parsers as add_user_parsers
 from app.demo.cli import add_parser as add_demo_parser
 from app.settings import load_settings
 
@@ -163,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--dest", default="", help="directory (default: <data dir>/geoip)")
     fetch.set_defaults(func=cmd_geoip_fetch)
     add_parsers(sub)
+    add_user_parsers(sub)
     add_demo_parser(sub)
     return parser
 

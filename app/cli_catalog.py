@@ -20,23 +20,13 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from app.api.catalog import (
-    AdvertiserIn,
-    AdvertiserOut,
-    CampaignIn,
-    CampaignOut,
-    LinkIn,
-    SiteIn,
-    link_out,
-    site_out,
-)
+from app.catalog import service
 from app.settings import Settings, load_settings
-from app.store import catalog
 from app.store.client import Store, StoreError
 
 _LIMIT_MAX = 1000  # the API's bound on ?limit=
@@ -63,7 +53,14 @@ class _NoServer(Exception):
 
 
 def _http(
-    method: str, url: str, token: str, body: Any = None, timeout: float = 30
+    method: str,
+    url: str,
+    token: str,
+    body: Any = None,
+    timeout: float = 30,
+    *,
+    raw: bytes | None = None,
+    kind: str = "application/json",
 ) -> tuple[int, Any]:
     """One JSON request: (status, decoded body). Raises _NoServer when the connection is
     refused or the host does not resolve (nothing was sent), _Failure on other network errors.
@@ -73,10 +70,11 @@ def _http(
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
         raise _Failure(f"server URL must be http:// or https://: {url}")
     headers = {"Accept": "application/json"}
-    data = None
+    data = raw
     if body is not None:
         data = json.dumps(body).encode("utf-8")
-        headers["Content-Type"] = "application/json"
+    if data is not None:
+        headers["Content-Type"] = kind
     if token:
         headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310
@@ -198,141 +196,184 @@ def _open_store(settings: Settings) -> Iterator[Store]:
 
 
 # -- the catalog entities -----------------------------------------------------------------
+# One table drives every entity's commands: the fields come from the API's own input models,
+# the direct path runs the API's own service functions, so both paths behave alike.
 
-
-@dataclass(frozen=True)
-class _Entity:
-    """What the CLI needs to know about one kind of catalog row."""
-
-    plural: str
-    kind: type
-    model_in: type[BaseModel]
-    columns: tuple[str, ...]  # for the table; --json/--csv carry every field
-    create: Callable[[Any], catalog.Entity]
-    out: Callable[[Any, str], BaseModel]
-    flags: dict[str, str] = field(default_factory=dict)  # model field -> CLI flag
-    # (field, kind, message): references that must exist, checked as the API checks them
-    refs: tuple[tuple[str, type, str], ...] = ()
-
-    @property
-    def path(self) -> str:
-        return f"/api/v1/{self.plural}"
-
-
-_ENTITIES = {
-    e.plural: e
-    for e in (
-        _Entity(
-            "advertisers",
-            catalog.Advertiser,
-            AdvertiserIn,
-            ("id", "name", "status", "created_at"),
-            create=lambda b: catalog.new_advertiser(b.name),
-            out=lambda a, _: AdvertiserOut.model_validate(a.__dict__),
-            flags={"name": "NAME"},
-        ),
-        _Entity(
-            "campaigns",
-            catalog.Campaign,
-            CampaignIn,
-            ("id", "advertiser_id", "name", "status", "created_at"),
-            create=lambda b: catalog.new_campaign(b.name, b.advertiser_id),
-            out=lambda c, _: CampaignOut.model_validate(c.__dict__),
-            flags={"name": "NAME", "advertiser_id": "--advertiser"},
-            refs=(("advertiser_id", catalog.Advertiser, "no advertiser has this id"),),
-        ),
-        _Entity(
-            "sites",
-            catalog.Site,
-            SiteIn,
-            ("site_key", "name", "partner", "domain", "channel", "status"),
-            create=lambda b: catalog.new_site(b.name, b.partner, b.domain, b.channel),
-            out=site_out,
-            flags={
-                "name": "NAME",
-                "partner": "--partner",
-                "domain": "--domain",
-                "channel": "--channel",
-            },
-        ),
-        _Entity(
-            "links",
-            catalog.Link,
-            LinkIn,
-            (
-                "code",
-                "campaign_id",
-                "site_key",
-                "placement_id",
-                "creative_id",
-                "status",
-                "url",
-                "landing_url",
-            ),
-            create=lambda b: catalog.new_link(
-                b.campaign_id,
-                b.site_key,
-                b.landing_url,
-                placement_id=b.placement_id,
-                creative_id=b.creative_id,
-            ),
-            out=link_out,
-            flags={
-                "campaign_id": "--campaign",
-                "site_key": "--site",
-                "landing_url": "--landing",
-                "placement_id": "--placement",
-                "creative_id": "--creative",
-            },
-            refs=(
-                ("campaign_id", catalog.Campaign, "no campaign has this id"),
-                ("site_key", catalog.Site, "no site has this key"),
-            ),
-        ),
-    )
+# Short flags for reference fields, kept from the first CLI.
+_FLAG_NAMES = {
+    "advertiser_id": "--advertiser",
+    "campaign_id": "--campaign",
+    "site_key": "--site",
+    "landing_url": "--landing",
+    "placement_id": "--placement",
+    "creative_id": "--creative",
 }
+_POSITIONAL_NAME = ("advertisers", "campaigns", "sites")  # `adtrack sites add NAME …`
+_STATUS_ACTIONS = {"pause": "paused", "activate": "active", "archive": "archived"}
+_CLI_ACTOR = service.Actor("cli", "admin")  # local store access is operator access
+# Columns shown in the table view; --json and --csv carry every field.
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    "advertisers": ("id", "name", "status", "created_at"),
+    "partners": ("id", "name", "contact_email", "status"),
+    "channels": ("id", "name", "type", "tags", "status"),
+    "campaigns": ("id", "advertiser_id", "name", "status", "start_date", "end_date"),
+    "sites": ("site_key", "name", "partner", "domain", "channel", "status"),
+    "placements": ("id", "site_key", "name", "width", "height", "campaign_ids", "status"),
+    "creatives": ("id", "campaign_id", "name", "kind", "weight", "status"),
+    "links": ("code", "campaign_id", "site_key", "placement_id", "creative_id", "status", "url",
+              "landing_url"),
+}  # fmt: skip
 
 
-def _validated(entity: _Entity, values: dict[str, Any]) -> BaseModel:
+def _flag(name: str) -> str:
+    return _FLAG_NAMES.get(name, "--" + name.replace("_", "-"))
+
+
+def _kind_of(info: Any) -> str:
+    """How a field is typed on the command line: json (objects, lists of objects), list
+    (comma-separated strings) or text."""
+    text = repr(info.annotation)
+    if "dict" in text or "RuleIn" in text or "VariantIn" in text:
+        return "json"
+    if "list" in text:
+        return "list"
+    return "text"
+
+
+def _value(info: Any, raw: str, flag: str) -> Any:
+    kind = _kind_of(info)
+    if kind == "json":
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise _BadInput([(flag, f"not JSON: {exc}")]) from exc
+    if kind == "list":
+        return [part.strip() for part in raw.split(",") if part.strip()]
+    return raw
+
+
+def _body(model: type[BaseModel], args: argparse.Namespace) -> BaseModel:
+    values = {}
+    for name, info in model.model_fields.items():
+        raw = getattr(args, name, None)
+        if raw is not None:
+            values[name] = _value(info, raw, _flag(name)) if isinstance(raw, str) else raw
     try:
-        return entity.model_in.model_validate(values)
+        return model.model_validate(values)
     except ValidationError as exc:
         raise _BadInput(_pydantic_errors(exc)) from exc
 
 
 def _pydantic_errors(exc: ValidationError) -> list[tuple[str, str]]:
-    return [(".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()]
+    return [(".".join(str(p) for p in e["loc"]) or "input", e["msg"]) for e in exc.errors()]
 
 
-def _add(entity: _Entity, args: argparse.Namespace) -> int:
-    values = {
-        name: getattr(args, name)
-        for name in entity.model_in.model_fields
-        if getattr(args, name, None) is not None
-    }
-    body = _validated(entity, values)
+def _out(plural: str, entity: Any, settings: Settings) -> dict[str, Any]:
+    from app.api.catalog import OUT
+
+    return json.loads(json.dumps(OUT[plural][1](entity, settings.base_url), default=str))
+
+
+def _service_call(action: Callable[[], Any]) -> Any:
+    try:
+        return action()
+    except service.CatalogError as exc:
+        raise _BadInput([(f, r) for f, r, _ in exc.errors]) from exc
+    except service.NotFound as exc:
+        raise _Failure(str(exc)) from exc
+
+
+def _add(plural: str, args: argparse.Namespace) -> int:
+    body = _body(service.ENTITIES[plural].model_in, args)
 
     def via_store(store: Store, settings: Settings) -> Any:
-        for name, kind, message in entity.refs:
-            if catalog.get(store, kind, getattr(body, name)) is None:
-                raise _BadInput([(name, message)])
-        saved = catalog.save(store, entity.create(body))
-        return entity.out(saved, settings.base_url).model_dump(mode="json")
+        entity = _service_call(lambda: service.create(store, plural, body, _CLI_ACTOR))
+        return _out(plural, entity, settings)
 
-    row = _routed(args, lambda t: _api(t, "POST", entity.path, body.model_dump()), via_store)
+    payload = body.model_dump(mode="json")
+    row = _routed(args, lambda t: _api(t, "POST", f"/api/v1/{plural}", payload), via_store)
     _emit_one(args, row)
     return 0
 
 
-def _list(entity: _Entity, args: argparse.Namespace) -> int:
-    def via_store(store: Store, settings: Settings) -> Any:
-        return [
-            entity.out(row, settings.base_url).model_dump(mode="json")
-            for row in catalog.load_all(store, entity.kind)
-        ]
+def _set(plural: str, args: argparse.Namespace, status: str | None = None) -> int:
+    model = service.ENTITIES[plural].model_patch
+    body = model.model_validate({"status": status}) if status else _body(model, args)
+    if not body.model_fields_set:
+        raise _BadInput([("input", "nothing to change: give at least one --field")])
+    key = args.key
 
-    rows = _routed(args, lambda t: _api(t, "GET", entity.path), via_store)
-    _emit(args, rows, entity.columns, entity.plural)
+    def via_store(store: Store, settings: Settings) -> Any:
+        entity = _service_call(lambda: service.update(store, plural, key, body, _CLI_ACTOR))
+        return _out(plural, entity, settings)
+
+    payload = body.model_dump(mode="json", exclude_unset=True)
+    path = f"/api/v1/{plural}/{urllib.parse.quote(key, safe='')}"
+    row = _routed(args, lambda t: _api(t, "PATCH", path, payload), via_store)
+    _emit_one(args, row)
+    return 0
+
+
+def _show(plural: str, args: argparse.Namespace) -> int:
+    def via_store(store: Store, settings: Settings) -> Any:
+        return _out(plural, _service_call(lambda: service.get(store, plural, args.key)), settings)
+
+    path = f"/api/v1/{plural}/{urllib.parse.quote(args.key, safe='')}"
+    _emit_one(args, _routed(args, lambda t: _api(t, "GET", path), via_store))
+    return 0
+
+
+def _list(plural: str, args: argparse.Namespace) -> int:
+    state = getattr(args, "status", None)
+
+    def via_store(store: Store, settings: Settings) -> Any:
+        rows = service.list_all(store, plural, lambda r: state is None or r.status == state)
+        return [_out(plural, r, settings) for r in rows]
+
+    params = {"status": state}
+    rows = _routed(args, lambda t: _api(t, "GET", f"/api/v1/{plural}", params=params), via_store)
+    _emit(args, rows, _COLUMNS[plural], plural)
+    return 0
+
+
+def _import(plural: str, args: argparse.Namespace) -> int:
+    from app.catalog import csv_import
+
+    try:
+        with open(args.file, encoding="utf-8-sig") as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _Failure(f"cannot read {args.file}: {exc}") from exc
+
+    def via_store(store: Store, settings: Settings) -> Any:
+        result = csv_import.import_csv(store, plural, text, _CLI_ACTOR, dry_run=args.dry_run)
+        if result.errors:
+            raise _BadInput([(f"line {n}: {f}", r) for n, f, r in result.errors])
+        created = [_out(plural, e, settings) for e in result.created]
+        return {"dry_run": args.dry_run, "count": len(created), "created": created}
+
+    def via_api(target: _Target) -> Any:
+        query = "?dry_run=true" if args.dry_run else ""
+        url = f"{target.url}/api/v1/import/{plural}{query}"
+        status, answer = _http("POST", url, target.token, raw=text.encode(), kind="text/csv")
+        if 200 <= status < 300:
+            return answer
+        detail = answer.get("detail") if isinstance(answer, dict) else answer
+        if status == 422 and isinstance(detail, list):
+            raise _BadInput(
+                [(f"line {e['loc'][1]}: {e['loc'][2]}" if len(e["loc"]) > 2 else "file",
+                  e["msg"]) for e in detail]
+            )  # fmt: skip
+        raise _Failure(f"the server answered {status}: {detail}")
+
+    answer = _routed(args, via_api, via_store)
+    if args.format == "json":
+        _print_json(answer)
+    else:
+        verb = "would create" if answer["dry_run"] else "created"
+        print(f"{verb} {answer['count']} {plural}")
+        if answer["created"]:
+            _emit(args, answer["created"], _COLUMNS[plural], plural)
     return 0
 
 
@@ -512,21 +553,41 @@ def _run(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Nam
 
 
 def _flag_for(args: argparse.Namespace, name: str) -> str:
-    entity = _ENTITIES.get(getattr(args, "command", ""))
-    return entity.flags.get(name, "") if entity else ""
+    if getattr(args, "command", "") not in service.ENTITIES or name.startswith("line "):
+        return ""
+    return "NAME" if name == "name" else _flag(name.split(".")[0])
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     """Add the catalog, `events` and `rejects` commands to the `adtrack` parser."""
     common = _common()
-    for entity in _ENTITIES.values():
-        group = subparsers.add_parser(entity.plural, help=f"add or list {entity.plural}")
+    for plural, rules in service.ENTITIES.items():
+        group = subparsers.add_parser(plural, help=f"manage {plural}")
         actions = group.add_subparsers(dest="action", required=True)
-        add = actions.add_parser("add", parents=[common], help=f"add one of the {entity.plural}")
-        _add_arguments(entity, add)
-        add.set_defaults(func=_run(lambda a, e=entity: _add(e, a)))
-        listing = actions.add_parser("list", parents=[common], help=f"list {entity.plural}")
-        listing.set_defaults(func=_run(lambda a, e=entity: _list(e, a)))
+        add = actions.add_parser("add", parents=[common], help=f"add one of the {plural}")
+        _add_arguments(plural, rules.model_in, add, positional_name=plural in _POSITIONAL_NAME)
+        add.set_defaults(func=_run(lambda a, p=plural: _add(p, a)))
+        listing = actions.add_parser("list", parents=[common], help=f"list {plural}")
+        listing.add_argument("--status", choices=("active", "paused", "archived"))
+        listing.set_defaults(func=_run(lambda a, p=plural: _list(p, a)))
+        show = actions.add_parser("show", parents=[common], help="one, with every field")
+        show.add_argument("key")
+        show.set_defaults(func=_run(lambda a, p=plural: _show(p, a)))
+        edit = actions.add_parser("set", parents=[common], help="change fields of one")
+        edit.add_argument("key")
+        _add_arguments(plural, rules.model_patch, edit, positional_name=False)
+        edit.set_defaults(func=_run(lambda a, p=plural: _set(p, a)))
+        for verb, state in _STATUS_ACTIONS.items():
+            act = actions.add_parser(verb, parents=[common], help=f"set status to {state}")
+            act.add_argument("key")
+            act.set_defaults(func=_run(lambda a, p=plural, s=state: _set(p, a, s)))
+        if plural in ("partners", "sites", "links"):
+            imp = actions.add_parser(
+                "import", parents=[common], help="add many from a CSV file (all rows or none)"
+            )
+            imp.add_argument("file", help="CSV with a header line")
+            imp.add_argument("--dry-run", action="store_true", help="check only, save nothing")
+            imp.set_defaults(func=_run(lambda a, p=plural: _import(p, a)))
 
     events = subparsers.add_parser("events", help="the stored events")
     actions = events.add_subparsers(dest="action", required=True)
@@ -545,15 +606,23 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     rejects.set_defaults(func=_run(_rejects))
 
 
-def _add_arguments(entity: _Entity, parser: argparse.ArgumentParser) -> None:
-    for name, flag in entity.flags.items():
-        info = entity.model_in.model_fields[name]
+def _add_arguments(
+    plural: str, model: type[BaseModel], parser: argparse.ArgumentParser, *, positional_name: bool
+) -> None:
+    for name, info in model.model_fields.items():
         text = info.description or name.replace("_", " ")
-        if not flag.startswith("--"):
-            parser.add_argument(name, metavar=flag, help=text)
+        kind = _kind_of(info)
+        if kind == "json":
+            text += " (JSON)"
+        elif kind == "list":
+            text += " (comma-separated)"
+        if name == "name" and positional_name:
+            parser.add_argument(name, metavar="NAME", help=text)
+        elif name == "status":
+            continue  # pause / activate / archive
         else:
             parser.add_argument(
-                flag,
+                _flag(name),
                 dest=name,
                 metavar=name.rsplit("_", 1)[-1].upper(),
                 required=info.is_required(),

@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     admin_token: str = ""
     trusted_proxies: Annotated[tuple[IPNetwork, ...], NoDecode] = ()
     geoip_db: Path | None = None
+    # Accounts: how long a login lasts (no sliding renewal), and failed logins allowed per
+    # username and client address within the window before refusal.
+    session_lifetime_s: int = Field(8 * 3600, ge=60, le=90 * 86400)
+    login_max_failures: int = Field(5, ge=1, le=1000)
+    login_window_s: int = Field(900, ge=1, le=86400)
+    isp_db: Path | None = None  # carrier data (ip2region); default <data dir>/geoip/ip2region.db
     ip_privacy: IpPrivacy = IpPrivacy.FULL
     spool_fsync_ms: int = Field(200, ge=0, le=60_000)
     # A segment is sealed (and becomes loadable) after this long or this size.
@@ -72,6 +78,8 @@ class Settings(BaseSettings):
             raise ValueError("ADTRACK_CLICKHOUSE_URL must start with chdb://, http:// or https://")
         if self.geoip_db is None:
             self.geoip_db = self.data_dir / "geoip" / "GeoLite2-City.mmdb"
+        if self.isp_db is None:
+            self.isp_db = self.data_dir / "geoip" / "ip2region.db"
         return self
 
     @property

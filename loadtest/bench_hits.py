@@ -80,8 +80,9 @@ def _tail(path: Path, chars: int = 3000) -> str:
     return path.read_text("utf-8", "replace")[-chars:] if path.exists() else ""
 
 
-def stop_process(proc: subprocess.Popen | None, sig: int = signal.SIGTERM,
-                 timeout: float = 30) -> None:
+def stop_process(
+    proc: subprocess.Popen | None, sig: int = signal.SIGTERM, timeout: float = 30
+) -> None:
     if proc is None or proc.poll() is not None:
         return
     proc.send_signal(sig)
@@ -224,7 +225,8 @@ def parse_wrk(output: str) -> dict[str, Any]:
     if match:
         result["non_2xx_3xx"] = int(match.group(1))
     match = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
     if match:
         result["socket_errors"] = sum(int(g) for g in match.groups())
     result["ok"] = result["requests"] - result["non_2xx_3xx"]
@@ -232,15 +234,24 @@ def parse_wrk(output: str) -> dict[str, Any]:
 
 
 def run_wrk(url: str, duration: int, server_pid: int | None = None) -> dict[str, Any]:
-    cmd = ["taskset", "-c", CLIENT_CORE, need("wrk"), "-t1", f"-c{CONNECTIONS}",
-           f"-d{duration}s", "--latency"]
+    cmd = [
+        "taskset",
+        "-c",
+        CLIENT_CORE,
+        need("wrk"),
+        "-t1",
+        f"-c{CONNECTIONS}",
+        f"-d{duration}s",
+        "--latency",
+    ]
     for header in HEADERS:
         cmd += ["-H", header]
     cmd.append(url)
     quiet = wait_quiet()
     with CpuMeter(server_pid or os.getpid()) as meter:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60,
-                              check=False)
+        done = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=duration + 60, check=False
+        )
     if done.returncode != 0:
         raise RuntimeError(f"wrk failed: {done.stderr}\n{done.stdout}")
     return _with_cpu(parse_wrk(done.stdout), meter, server_pid) | {"settle": quiet}
@@ -255,17 +266,31 @@ def _with_cpu(result: dict[str, Any], meter: CpuMeter, server_pid: int | None) -
     return result
 
 
-def run_rategen(url: str, rate: float, duration: int,
-                server_pid: int | None = None) -> dict[str, Any]:
-    cmd = ["taskset", "-c", CLIENT_CORE, sys.executable, str(RATEGEN), "--url", url,
-           "--rate", f"{rate:.0f}", "--duration", str(duration),
-           "--connections", str(CONNECTIONS)]
+def run_rategen(
+    url: str, rate: float, duration: int, server_pid: int | None = None
+) -> dict[str, Any]:
+    cmd = [
+        "taskset",
+        "-c",
+        CLIENT_CORE,
+        sys.executable,
+        str(RATEGEN),
+        "--url",
+        url,
+        "--rate",
+        f"{rate:.0f}",
+        "--duration",
+        str(duration),
+        "--connections",
+        str(CONNECTIONS),
+    ]
     for header in HEADERS:
         cmd += ["-H", header]
     quiet = wait_quiet()
     with CpuMeter(server_pid or os.getpid()) as meter:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60,
-                              check=False)
+        done = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=duration + 60, check=False
+        )
     if done.returncode != 0:
         raise RuntimeError(f"rategen failed: {done.stderr}")
     return _with_cpu(json.loads(done.stdout), meter, server_pid) | {"settle": quiet}
@@ -281,11 +306,14 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "p50_ms_median": round(statistics.median(r.get("p50_ms", 0) for r in runs), 3),
         "p99_ms_median": round(statistics.median(r.get("p99_ms", 0) for r in runs), 3),
         "req_per_cpu_s_median": round(
-            statistics.median(r.get("req_per_cpu_s", 0) for r in runs), 1),
+            statistics.median(r.get("req_per_cpu_s", 0) for r in runs), 1
+        ),
         "server_core_share_min": min(r.get("cpu", {}).get("server_core_share", 0) for r in runs),
         "others_on_cores_s_max": max(
             r.get("cpu", {}).get("others_on_server_core_s", 0)
-            + r.get("cpu", {}).get("others_on_client_core_s", 0) for r in runs),
+            + r.get("cpu", {}).get("others_on_client_core_s", 0)
+            for r in runs
+        ),
         "runs_started_quiet": sum(1 for r in runs if r.get("settle", {}).get("quiet")),
         "median_run": median_run,
         "runs": runs,
@@ -337,13 +365,25 @@ class Nginx:
     def start(self) -> Nginx:
         self.tmp.mkdir(parents=True)
         conf = self.tmp / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(tmp=self.tmp, port_log=self.port_log,
-                                          port_nolog=self.port_nolog))
+        conf.write_text(
+            NGINX_CONF.format(tmp=self.tmp, port_log=self.port_log, port_nolog=self.port_nolog)
+        )
         log = self.tmp / "stderr.log"
         self.proc = subprocess.Popen(
-            ["taskset", "-c", SERVER_CORE, need("nginx"), "-p", str(self.tmp), "-c", str(conf),
-             "-e", str(self.tmp / "error.log")],
-            stdout=open(log, "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
+            [
+                "taskset",
+                "-c",
+                SERVER_CORE,
+                need("nginx"),
+                "-p",
+                str(self.tmp),
+                "-c",
+                str(conf),
+                "-e",
+                str(self.tmp / "error.log"),
+            ],
+            stdout=open(log, "wb"),  # noqa: SIM115
+            stderr=subprocess.STDOUT,
         )
         wait_port(self.port_log, self.proc, 10, log)
         wait_port(self.port_nolog, self.proc, 10, log)
@@ -379,28 +419,38 @@ class Adtrack:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Adtrack:
-        data = Path(tempfile.mkdtemp(prefix=f"adtrack-{self.server}-fsync{self.fsync_ms}-",
-                                     dir=self.tmp))
+        data = Path(
+            tempfile.mkdtemp(prefix=f"adtrack-{self.server}-fsync{self.fsync_ms}-", dir=self.tmp)
+        )
         self.log_path = data / "server.log"
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith("ADTRACK_") and not k.startswith("GRANIAN_")}
-        env.update({
-            "ADTRACK_DATA_DIR": str(data),
-            "ADTRACK_HOST": "127.0.0.1",
-            "ADTRACK_PORT": str(self.port),
-            "ADTRACK_ADMIN_TOKEN": ADMIN_TOKEN,
-            "ADTRACK_SPOOL_FSYNC_MS": str(self.fsync_ms),
-            "PYTHONUNBUFFERED": "1",
-        })
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("ADTRACK_") and not k.startswith("GRANIAN_")
+        }
+        env.update(
+            {
+                "ADTRACK_DATA_DIR": str(data),
+                "ADTRACK_HOST": "127.0.0.1",
+                "ADTRACK_PORT": str(self.port),
+                "ADTRACK_ADMIN_TOKEN": ADMIN_TOKEN,
+                "ADTRACK_SPOOL_FSYNC_MS": str(self.fsync_ms),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         if GEOIP.is_file():
             env["ADTRACK_GEOIP_DB"] = str(GEOIP)
         env.update(self.extra_env)
         # `adtrack serve`: the core process (store, loader, API) and the edge process it
         # starts inherit the pinning, so the whole server shares core 0.
         cmd = [sys.executable, "-m", "app.cli", "serve", "--http", self.server]
-        self.proc = subprocess.Popen(["taskset", "-c", SERVER_CORE, *cmd], cwd=REPO, env=env,
-                                     stdout=open(self.log_path, "wb"),  # noqa: SIM115
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            ["taskset", "-c", SERVER_CORE, *cmd],
+            cwd=REPO,
+            env=env,
+            stdout=open(self.log_path, "wb"),  # noqa: SIM115
+            stderr=subprocess.STDOUT,
+        )
         wait_port(self.port, self.proc, 90, self.log_path)
         deadline = time.monotonic() + 60
         health: dict[str, Any] = {}
@@ -414,18 +464,22 @@ class Adtrack:
                 pass
             time.sleep(0.2)
         else:
-            raise RuntimeError(f"adtrack ({self.server}) not healthy — did its lifespan run? "
-                               f"last /healthz: {health}\n{_tail(self.log_path)}")
+            raise RuntimeError(
+                f"adtrack ({self.server}) not healthy — did its lifespan run? "
+                f"last /healthz: {health}\n{_tail(self.log_path)}"
+            )
         self.health = health
         self.seed()
         return self
 
     def admin(self) -> httpx.Client:
-        return httpx.Client(base_url=self.base, timeout=30,
-                            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        return httpx.Client(
+            base_url=self.base, timeout=30, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        )
 
     def seed(self) -> None:
         with self.admin() as http:
+
             def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
                 response = http.post(f"/api/v1/{path}", json=body)
                 response.raise_for_status()
@@ -433,12 +487,26 @@ class Adtrack:
 
             adv = post("advertisers", {"name": "China Mobile Inner Mongolia"})
             cmp_ = post("campaigns", {"name": "Data plan Q4", "advertiser_id": adv["id"]})
-            site = post("sites", {"name": "Hohhot City Portal", "partner": "nmg-portal",
-                                  "domain": "portal.example.cn", "channel": "local_portal"})
-            link = post("links", {"campaign_id": cmp_["id"], "site_key": site["site_key"],
-                                  "landing_url": "https://shop.example.cn/q4/data?from=portal",
-                                  "placement_id": "home-banner",
-                                  "creative_id": "banner-300x250"})
+            post("partners", {"id": "nmg-portal", "name": "Hohhot Portal Co."})
+            site = post(
+                "sites",
+                {
+                    "name": "Hohhot City Portal",
+                    "partner": "nmg-portal",
+                    "domain": "portal.example.cn",
+                    "channel": "local_portal",
+                },
+            )
+            link = post(
+                "links",
+                {
+                    "campaign_id": cmp_["id"],
+                    "site_key": site["site_key"],
+                    "landing_url": "https://shop.example.cn/q4/data?from=portal",
+                    "placement_id": "home-banner",
+                    "creative_id": "banner-300x250",
+                },
+            )
         self.catalog = {"advertiser": adv, "campaign": cmp_, "site": site, "link": link}
         # The hit path reads a cached catalog: wait until the new link answers 302.
         deadline = time.monotonic() + 30
@@ -454,21 +522,23 @@ class Adtrack:
 
     def pixel_url(self) -> str:
         site, cmp_ = self.catalog["site"], self.catalog["campaign"]
-        query = urlencode({
-            "s": site["site_key"],
-            "e": "impression",
-            "c": cmp_["id"],
-            "pl": "home-banner",
-            "cr": "banner-300x250",
-            "url": "https://portal.example.cn/news/2024/11/07/local-data-plan.html?from=home",
-            "ref": "https://www.baidu.com/s?wd=%E5%91%BC%E5%92%8C%E6%B5%A9%E7%89%B9",
-            "utm_source": "nmg-portal",
-            "utm_medium": "display",
-            "utm_campaign": "q4-data-plan",
-            "vid": "v.8f3a2c91d0e4",
-            "sr": "1080x2340",
-            "lang": "zh-CN",
-        })
+        query = urlencode(
+            {
+                "s": site["site_key"],
+                "e": "impression",
+                "c": cmp_["id"],
+                "pl": "home-banner",
+                "cr": "banner-300x250",
+                "url": "https://portal.example.cn/news/2024/11/07/local-data-plan.html?from=home",
+                "ref": "https://www.baidu.com/s?wd=%E5%91%BC%E5%92%8C%E6%B5%A9%E7%89%B9",
+                "utm_source": "nmg-portal",
+                "utm_medium": "display",
+                "utm_campaign": "q4-data-plan",
+                "vid": "v.8f3a2c91d0e4",
+                "sr": "1080x2340",
+                "lang": "zh-CN",
+            }
+        )
         return f"{self.base}/p.gif?{query}"
 
     def redirect_url(self) -> str:
@@ -479,8 +549,9 @@ class Adtrack:
         with self.admin() as http:
             status = http.get("/api/v1/ingest/status").json()
             metrics = http.get("/metrics").text
-        hits = sum(float(v) for v in
-                   re.findall(r"^adtrack_hits_total\{[^}]*\} (\S+)$", metrics, re.M))
+        hits = sum(
+            float(v) for v in re.findall(r"^adtrack_hits_total\{[^}]*\} (\S+)$", metrics, re.M)
+        )
         return {
             "events": int(sum(status["events_by_type"].values())),
             "rejects": int(status["rejects"]),
@@ -533,8 +604,11 @@ def measure_load(app: Adtrack, load: Any) -> dict[str, Any]:
         # wrk counts only completed responses; requests still in flight when it stops may
         # have been stored too, so up to one per connection more is expected, never fewer.
         "loaded_minus_answered": loaded - answered_ok,
-        "nothing_lost": (spooled == loaded and rejected == 0 and
-                         0 <= loaded - answered_ok <= result.get("in_flight_slack", CONNECTIONS)),
+        "nothing_lost": (
+            spooled == loaded
+            and rejected == 0
+            and 0 <= loaded - answered_ok <= result.get("in_flight_slack", CONNECTIONS)
+        ),
     }
 
 
@@ -569,8 +643,11 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
             key = f"{args.server}_fsync{fsync_ms}"
             _say(f"starting adtrack ({args.server}, ADTRACK_SPOOL_FSYNC_MS={fsync_ms})")
             app = Adtrack(tmp, args.server, fsync_ms).start()
-            section: dict[str, Any] = {"server": args.server, "fsync_ms": fsync_ms,
-                                       "lifespan_ran": app.health.get("status") == "ok"}
+            section: dict[str, Any] = {
+                "server": args.server,
+                "fsync_ms": fsync_ms,
+                "lifespan_ran": app.health.get("status") == "ok",
+            }
             try:
                 section["pixel"] = bench_endpoint(app, nginx, "pixel", args)
                 section["redirect"] = bench_endpoint(app, nginx, "redirect", args)
@@ -585,8 +662,9 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
-def bench_endpoint(app: Adtrack, nginx: Nginx, endpoint: str,
-                   args: argparse.Namespace) -> dict[str, Any]:
+def bench_endpoint(
+    app: Adtrack, nginx: Nginx, endpoint: str, args: argparse.Namespace
+) -> dict[str, Any]:
     """wrk max rate (--runs times), then the constant-rate p99 at 80% and its nginx floor."""
     url = app.pixel_url() if endpoint == "pixel" else app.redirect_url()
     pid = app.proc.pid
@@ -595,25 +673,32 @@ def bench_endpoint(app: Adtrack, nginx: Nginx, endpoint: str,
     for i in range(args.runs):
         run = measure_load(app, lambda: run_wrk(url, args.duration, pid))
         runs.append(run)
-        _say(f"{label} run {i + 1}: {_brief(run)}, {run['events_per_s_to_clickhouse']:.0f} "
-             f"ev/s to CH, loaded {run['loaded_events']} answered {run['ok']}")
+        _say(
+            f"{label} run {i + 1}: {_brief(run)}, {run['events_per_s_to_clickhouse']:.0f} "
+            f"ev/s to CH, loaded {run['loaded_events']} answered {run['ok']}"
+        )
     summary = summarize(runs)
     summary["events_per_s_median"] = statistics.median(
-        r["events_per_s_to_clickhouse"] for r in runs)
+        r["events_per_s_to_clickhouse"] for r in runs
+    )
     summary["nothing_lost"] = all(r["nothing_lost"] for r in runs)
     rate = max(1.0, summary["rps_median"] * LOAD_FRACTION)
     fixed = measure_load(app, lambda: rategen_as_load(url, rate, args.duration, pid))
     summary["at_80pct"] = fixed
-    _say(f"{label} @ {rate:.0f} req/s: achieved {fixed['achieved_rate']}, p50 "
-         f"{fixed['p50_ms']} ms p99 {fixed['p99_ms']} ms (send lag p99 "
-         f"{fixed['send_lag_ms'].get('p99')} ms), core share {fixed['cpu']['server_core_share']}")
+    _say(
+        f"{label} @ {rate:.0f} req/s: achieved {fixed['achieved_rate']}, p50 "
+        f"{fixed['p50_ms']} ms p99 {fixed['p99_ms']} ms (send lag p99 "
+        f"{fixed['send_lag_ms'].get('p99')} ms), core share {fixed['cpu']['server_core_share']}"
+    )
     # The issue's criterion: p99 at 80% of the 10k req/s target, whatever the maximum was.
     target_rate = TARGET_RPS * LOAD_FRACTION
     at_target = measure_load(app, lambda: rategen_as_load(url, target_rate, args.duration, pid))
     summary["at_target_80pct"] = at_target
-    _say(f"{label} @ {target_rate:.0f} req/s (80% of target): achieved "
-         f"{at_target['achieved_rate']}, p50 {at_target['p50_ms']} ms p99 "
-         f"{at_target['p99_ms']} ms")
+    _say(
+        f"{label} @ {target_rate:.0f} req/s (80% of target): achieved "
+        f"{at_target['achieved_rate']}, p50 {at_target['p50_ms']} ms p99 "
+        f"{at_target['p99_ms']} ms"
+    )
     # The same generator at the same rate against nginx: the latency it adds by itself.
     ref = nginx.url("/p.gif" if endpoint == "pixel" else "/c/abc123", log=True)
     floor = run_rategen(ref, rate, args.duration, nginx.proc.pid)
@@ -624,10 +709,12 @@ def bench_endpoint(app: Adtrack, nginx: Nginx, endpoint: str,
 
 def _brief(run: dict[str, Any]) -> str:
     cpu = run.get("cpu", {})
-    return (f"{run['rps']:.0f} req/s ({run.get('req_per_cpu_s', 0):.0f}/CPU-s, core share "
-            f"{cpu.get('server_core_share')}, others {cpu.get('others_on_server_core_s')}"
-            f"+{cpu.get('others_on_client_core_s')} s, quiet before: "
-            f"{run.get('settle', {}).get('quiet')}) p99 {run.get('p99_ms')} ms")
+    return (
+        f"{run['rps']:.0f} req/s ({run.get('req_per_cpu_s', 0):.0f}/CPU-s, core share "
+        f"{cpu.get('server_core_share')}, others {cpu.get('others_on_server_core_s')}"
+        f"+{cpu.get('others_on_client_core_s')} s, quiet before: "
+        f"{run.get('settle', {}).get('quiet')}) p99 {run.get('p99_ms')} ms"
+    )
 
 
 def _say(text: str) -> None:
@@ -656,25 +743,36 @@ def markdown(results: dict[str, Any], args: argparse.Namespace) -> str:
     ]
 
     def ratios(s: dict[str, Any], ref: dict[str, Any]) -> str:
-        by_cpu = (s["req_per_cpu_s_median"] / ref["req_per_cpu_s_median"]
-                  if ref["req_per_cpu_s_median"] else 0)
+        by_cpu = (
+            s["req_per_cpu_s_median"] / ref["req_per_cpu_s_median"]
+            if ref["req_per_cpu_s_median"]
+            else 0
+        )
         return f"{s['rps_median'] / ref['rps_median']:.3f} | {by_cpu:.3f}"
 
-    for name, label, ref in (("nginx_gif_log", "nginx empty_gif, log on", "gif"),
-                             ("nginx_gif_nolog", "nginx empty_gif, log off", "gif"),
-                             ("nginx_302_log", "nginx return 302, log on", "302")):
+    for name, label, ref in (
+        ("nginx_gif_log", "nginx empty_gif, log on", "gif"),
+        ("nginx_gif_nolog", "nginx empty_gif, log off", "gif"),
+        ("nginx_302_log", "nginx return 302, log on", "302"),
+    ):
         s = ng[name]
         lines.append(
             f"| {label} | {_fmt_rps(s)} | {s['req_per_cpu_s_median']:,.0f} | "
             f"{s['p50_ms_median']} | {s['p99_ms_median']} | {ratios(s, refs[ref])} | "
-            f"{s['server_core_share_min']:.2f} | – | – | – | – |")
+            f"{s['server_core_share_min']:.2f} | – | – | – | – |"
+        )
     for key, section in results["adtrack"].items():
         for endpoint, ref in (("pixel", "gif"), ("redirect", "302")):
             s = section[endpoint]
             fixed = s["at_80pct"]
             floor = s["generator_floor_nginx"]["latency_ms"].get("p99")
-            loaded = ("yes" if s["nothing_lost"] and fixed["nothing_lost"]
-                      and s["at_target_80pct"]["nothing_lost"] else "NO")
+            loaded = (
+                "yes"
+                if s["nothing_lost"]
+                and fixed["nothing_lost"]
+                and s["at_target_80pct"]["nothing_lost"]
+                else "NO"
+            )
             lines.append(
                 f"| adtrack {endpoint} ({key}) | {_fmt_rps(s)} | "
                 f"{s['req_per_cpu_s_median']:,.0f} | {s['p50_ms_median']} | "
@@ -682,7 +780,8 @@ def markdown(results: dict[str, Any], args: argparse.Namespace) -> str:
                 f"{s['server_core_share_min']:.2f} | {fixed['p99_ms']} "
                 f"({fixed['achieved_rate']:,.0f}/s; {floor}) | "
                 f"{s['at_target_80pct']['p99_ms']} | "
-                f"{s['events_per_s_median']:,.0f} | {loaded} |")
+                f"{s['events_per_s_median']:,.0f} | {loaded} |"
+            )
     lines += [
         "",
         f"Targets: ≥ {TARGET_RPS:,} req/s per core for pixel and redirect, p99 < "
@@ -692,8 +791,7 @@ def markdown(results: dict[str, Any], args: argparse.Namespace) -> str:
         verdicts = []
         for endpoint in ("pixel", "redirect"):
             s = section[endpoint]
-            ok = (s["rps_median"] >= TARGET_RPS
-                  and s["at_target_80pct"]["p99_ms"] < TARGET_P99_MS)
+            ok = s["rps_median"] >= TARGET_RPS and s["at_target_80pct"]["p99_ms"] < TARGET_P99_MS
             verdicts.append(f"{endpoint} {'meets' if ok else 'misses'} it")
         lifespan = "" if section["lifespan_ran"] else " — LIFESPAN DID NOT RUN"
         lines.append(f"- {key}: {', '.join(verdicts)}{lifespan}")
@@ -705,11 +803,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--server", choices=("uvicorn", "granian"), default="granian")
-    parser.add_argument("--fsync-ms", type=int, nargs="+", default=[200, 0],
-                        help="ADTRACK_SPOOL_FSYNC_MS values to run (default: 200 0)")
+    parser.add_argument(
+        "--fsync-ms",
+        type=int,
+        nargs="+",
+        default=[200, 0],
+        help="ADTRACK_SPOOL_FSYNC_MS values to run (default: 200 0)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, data)")
-    parser.add_argument("--quiet-wait", type=float, default=QUIET["wait_s"],
-                        help="seconds to wait before each run for both cores to be idle")
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=QUIET["wait_s"],
+        help="seconds to wait before each run for both cores to be idle",
+    )
     args = parser.parse_args(argv)
     QUIET["wait_s"] = args.quiet_wait
     if (os.cpu_count() or 1) < 2:
@@ -722,13 +829,17 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "started": started,
         "args": vars(args),
-        "machine": {"platform": platform.platform(), "python": platform.python_version(),
-                    "cpus": os.cpu_count(), "nginx": Nginx.version(),
-                    "cpu_model": _cpu_model()},
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "nginx": Nginx.version(),
+            "cpu_model": _cpu_model(),
+        },
         "load_generators": {
             "max_rate": "wrk (Debian) -t1 -c64 --latency, taskset -c 1",
             "fixed_rate": "loadtest/rategen.py (asyncio/uvloop, open loop, CO-corrected): "
-                          "Debian has no wrk2 or oha",
+            "Debian has no wrk2 or oha",
         },
         **results,
         "table_md": table,

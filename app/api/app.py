@@ -8,13 +8,17 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 import app
-from app.api import catalog, events
+from app.api import catalog, events, users
+from app.api.deps import PageDenied
+from app.auth.state import build_state
 from app.store.client import StoreError
+from app.web import catalog_pages, pages
 
 
 def create_api(runtime: Any, lifespan: Any = None) -> FastAPI:
     api = FastAPI(title="adtrack", version=app.__version__, lifespan=lifespan)
     api.state.runtime = runtime
+    api.state.auth = build_state(runtime.settings)
 
     @api.exception_handler(StoreError)
     async def store_unavailable(_: Request, exc: StoreError) -> JSONResponse:
@@ -23,6 +27,10 @@ def create_api(runtime: Any, lifespan: Any = None) -> FastAPI:
             {"error": "store_unavailable", "detail": str(exc)[:500]}, status_code=503
         )
 
+    api.add_exception_handler(PageDenied, pages.page_denied)
     api.include_router(catalog.router)
     api.include_router(events.router)
+    api.include_router(users.router)
+    api.include_router(pages.router)
+    api.include_router(catalog_pages.router)
     return api

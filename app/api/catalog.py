@@ -1,78 +1,56 @@
-"""Admin API for the catalog the tracking core needs: advertisers, campaigns, sites, links."""
+"""Admin API for the catalog: advertisers, partners, channels, campaigns, sites, placements,
+creatives and tracked links; create, read, edit, pause, archive; the audit log; CSV import.
 
-from __future__ import annotations
+Every entity gets the same five routes, built from one table (`app.catalog.service`):
+POST /{plural}, GET /{plural}, GET /{plural}/{key}, PATCH /{plural}/{key} (pause/archive
+are a PATCH of `status`), GET /{plural}/{key}/history. Reads are scoped: a partner user sees
+only its own partner, sites, placements and links (another's answers 404, so ids cannot be
+probed); finance reads but never edits; only admins and media buyers change anything.
 
+No `from __future__ import annotations` here: the route functions are built in a loop, and
+FastAPI must see their parameter types (the entity's own models) as objects, not names.
+"""
+
+from collections.abc import Callable
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field
 
-from app.api.deps import AdminDep, CatalogDep, RuntimeDep, StoreDep
-from app.store import catalog
-from app.tracker.links import valid_landing_url
+from app.api.deps import CatalogDep, Principal, RuntimeDep, StoreDep, require_roles
+from app.catalog import csv_import, service
+from app.catalog.models import CHANNEL_TYPES
+from app.geo import regions
+from app.store import audit
+from app.store import catalog as cat
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-# Lower-cased first: StringConstraints would check the pattern before its own to_lower.
-# (A BeforeValidator wraps what precedes it in Annotated, so it runs before the pattern.)
-_lower = BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v)
-Slug = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$"),
-    _lower,
-]
-Domain = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=253, pattern=r"^[a-z0-9.-]+(:\d{1,5})?$"),
-    _lower,
-]
-
-
-def _field_error(field: str, message: str, kind: str = "value_error") -> RequestValidationError:
-    return RequestValidationError([{"loc": ("body", field), "msg": message, "type": kind}])
-
-
-class AdvertiserIn(BaseModel):
-    name: Name
-
-
-class AdvertiserOut(BaseModel):
-    id: str
-    name: str
-    postback_secret: str
-    status: str
-    created_at: datetime
-    updated_at: datetime
-
-
-class CampaignIn(BaseModel):
-    name: Name
-    advertiser_id: Name
-
-
-class CampaignOut(BaseModel):
-    id: str
-    advertiser_id: str
-    name: str
-    status: str
-    created_at: datetime
-    updated_at: datetime
-
-
-class SiteIn(BaseModel):
-    name: Name
-    partner: Slug = Field(description="the partner (publisher) who owns the site")
-    domain: Domain
-    channel: Slug = Field(description="channel type, e.g. portal, search, community, campus")
+STAFF = ("admin", "media_buyer")
+EVERYONE = ("admin", "media_buyer", "finance", "partner")
+# Who may read each kind; partners only their own rows (see `visible_rows`).
+READERS: dict[str, tuple[str, ...]] = {
+    "advertisers": ("admin", "media_buyer", "finance"),
+    "partners": EVERYONE,
+    "channels": EVERYONE,
+    "campaigns": ("admin", "media_buyer", "finance"),
+    "sites": EVERYONE,
+    "placements": EVERYONE,
+    "creatives": ("admin", "media_buyer", "finance"),
+    "links": EVERYONE,
+}
+_SECRET_READERS = frozenset(STAFF)
 
 
 class SiteOut(BaseModel):
     site_key: str
     name: str
     partner: str
+    advertiser_id: str
     domain: str
     channel: str
     status: str
@@ -80,22 +58,6 @@ class SiteOut(BaseModel):
     updated_at: datetime
     snippet: str = Field(description="the <script> tag to embed on the site")
     pixel: str = Field(description="an impression pixel URL for the site")
-
-
-class LinkIn(BaseModel):
-    campaign_id: Name
-    site_key: Name
-    landing_url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2048)]
-    placement_id: Annotated[str, StringConstraints(strip_whitespace=True, max_length=128)] = ""
-    creative_id: Annotated[str, StringConstraints(strip_whitespace=True, max_length=128)] = ""
-
-    @field_validator("landing_url")
-    @classmethod
-    def _landing(cls, value: str) -> str:
-        problem = valid_landing_url(value)
-        if problem:
-            raise ValueError(problem)
-        return value
 
 
 class LinkOut(BaseModel):
@@ -106,108 +68,286 @@ class LinkOut(BaseModel):
     placement_id: str
     creative_id: str
     status: str
+    variants: list[dict[str, Any]]
+    rules: list[dict[str, Any]]
+    targeting: dict[str, Any]
+    fallback_url: str
     created_at: datetime
     updated_at: datetime
     url: str = Field(description="the tracked URL to publish")
 
 
-def site_out(site: catalog.Site, base_url: str) -> SiteOut:
-    return SiteOut(
-        **site.__dict__,
-        snippet=f'<script async src="{base_url}/t.js" data-site="{site.site_key}"></script>',
-        pixel=f"{base_url}/p.gif?s={site.site_key}&e=impression",
+class PlacementOut(BaseModel):
+    id: str
+    site_key: str
+    name: str
+    position: str
+    width: int
+    height: int
+    campaign_ids: list[str]
+    targeting: dict[str, Any]
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    serve_url: str = Field(description="GET for the snippet (JSON), ?format=img or html")
+    embed: str = Field(description="an <iframe> tag that shows the slot on the partner's page")
+
+
+def site_out(site: cat.Site, base_url: str) -> dict[str, Any]:
+    return {
+        **asdict(site),
+        "snippet": f'<script async src="{base_url}/t.js" data-site="{site.site_key}"></script>',
+        "pixel": f"{base_url}/p.gif?s={site.site_key}&e=impression",
+    }
+
+
+def link_out(link: cat.Link, base_url: str) -> dict[str, Any]:
+    return {**asdict(link), "url": f"{base_url}/c/{link.code}"}
+
+
+def placement_out(placement: cat.Placement, base_url: str) -> dict[str, Any]:
+    serve = f"{base_url}/serve/{placement.id}"
+    size = ""
+    if placement.width and placement.height:
+        size = f' width="{placement.width}" height="{placement.height}"'
+    return {
+        **asdict(placement),
+        "serve_url": serve,
+        "embed": f'<iframe src="{serve}?format=html"{size} frameborder="0" scrolling="no">'
+        "</iframe>",
+    }
+
+
+def _plain(entity: Any, base_url: str) -> dict[str, Any]:
+    return asdict(entity)
+
+
+OUT: dict[str, tuple[Any, Callable[[Any, str], dict[str, Any]]]] = {
+    "advertisers": (cat.Advertiser, _plain),
+    "partners": (cat.Partner, _plain),
+    "channels": (cat.Channel, _plain),
+    "campaigns": (cat.Campaign, _plain),
+    "sites": (SiteOut, site_out),
+    "placements": (PlacementOut, placement_out),
+    "creatives": (cat.Creative, _plain),
+    "links": (LinkOut, link_out),
+}
+
+
+def actor_of(principal: Principal) -> service.Actor:
+    return service.Actor(principal.username, principal.role)
+
+
+def _errors(exc: service.CatalogError) -> RequestValidationError:
+    return RequestValidationError(
+        [{"loc": ("body", *field.split(".")), "msg": reason, "type": kind}
+         for field, reason, kind in exc.errors]
+    )  # fmt: skip
+
+
+def _not_found(plural: str, key: str) -> HTTPException:
+    rules = service.ENTITIES[plural]
+    return HTTPException(
+        status.HTTP_404_NOT_FOUND,
+        {"error": "not_found", "field": rules.kind.key, "detail": f"no {rules.kind.name} {key!r}"},
     )
 
 
-def link_out(link: catalog.Link, base_url: str) -> LinkOut:
-    return LinkOut(**link.__dict__, url=f"{base_url}/c/{link.code}")
+def partner_sites(snapshot: cat.CatalogSnapshot, partner_id: str) -> set[str]:
+    return {k for k, s in snapshot.sites.items() if s.partner == partner_id}
 
 
-def _saved(cache: Any, store: Any, entity: Any) -> Any:
-    saved = catalog.save(store, entity)
-    cache.refresh()  # this process's hit path sees it at once; others within refresh_s
-    return saved
+def visible_rows(principal: Principal, plural: str, snapshot: cat.CatalogSnapshot) -> Callable:
+    """A filter for the rows this principal may see."""
+    if principal.role != "partner":
+        return lambda row: True
+    partner = principal.partner_id or ""
+    if plural == "partners":
+        return lambda row: row.id == partner
+    if plural == "channels":
+        return lambda row: True
+    sites = partner_sites(snapshot, partner)
+    if plural == "sites":
+        return lambda row: row.partner == partner
+    return lambda row: row.site_key in sites  # placements, links
 
 
-@router.post("/advertisers", status_code=status.HTTP_201_CREATED, response_model=AdvertiserOut)
-def create_advertiser(body: AdvertiserIn, _: AdminDep, store: StoreDep, cache: CatalogDep) -> Any:
-    return _saved(cache, store, catalog.new_advertiser(body.name)).__dict__
+def _shown(principal: Principal, plural: str, row: dict[str, Any]) -> dict[str, Any]:
+    if plural == "advertisers" and principal.role not in _SECRET_READERS:
+        row["postback_secret"] = ""  # finance reads advertisers, never their secrets
+    return row
 
 
-@router.get("/advertisers", response_model=list[AdvertiserOut])
-def list_advertisers(_: AdminDep, store: StoreDep) -> Any:
-    return [a.__dict__ for a in catalog.load_all(store, catalog.Advertiser)]
+def _routes(plural: str) -> None:
+    rules = service.ENTITIES[plural]
+    model, out = OUT[plural]
+    key_name = rules.kind.key
+    read = Depends(require_roles(*READERS[plural]))
+    write = Depends(require_roles(*STAFF))
+    name = rules.kind.name
+
+    def create(
+        body: Annotated[rules.model_in, Body()],  # type: ignore[name-defined]
+        principal: Annotated[Principal, write],
+        store: StoreDep,
+        cache: CatalogDep,
+        runtime: RuntimeDep,
+    ) -> Any:
+        try:
+            entity = service.create(store, plural, body, actor_of(principal))
+        except service.CatalogError as exc:
+            raise _errors(exc) from None
+        cache.refresh()  # this process's hit path sees it at once; others within refresh_s
+        return _shown(principal, plural, out(entity, runtime.settings.base_url))
+
+    def list_(
+        principal: Annotated[Principal, read],
+        store: StoreDep,
+        cache: CatalogDep,
+        runtime: RuntimeDep,
+        state: Annotated[
+            str | None, Query(alias="status", pattern="^(active|paused|archived)$")
+        ] = None,
+    ) -> Any:
+        keep = visible_rows(principal, plural, cache.snapshot)
+        rows = service.list_all(
+            store, plural, lambda r: keep(r) and (state is None or r.status == state)
+        )
+        base = runtime.settings.base_url
+        return [_shown(principal, plural, out(r, base)) for r in rows]
+
+    key_param = Annotated[str, Path(alias=key_name)]
+
+    def get_one(
+        key: key_param,  # type: ignore[valid-type]
+        principal: Annotated[Principal, read],
+        store: StoreDep,
+        cache: CatalogDep,
+        runtime: RuntimeDep,
+    ) -> Any:
+        try:
+            row = service.get(store, plural, key)
+        except service.NotFound:
+            raise _not_found(plural, key) from None
+        if not visible_rows(principal, plural, cache.snapshot)(row):
+            raise _not_found(plural, key)  # the same answer as a key that does not exist
+        return _shown(principal, plural, out(row, runtime.settings.base_url))
+
+    def patch(
+        key: key_param,  # type: ignore[valid-type]
+        body: Annotated[rules.model_patch, Body()],  # type: ignore[name-defined]
+        principal: Annotated[Principal, write],
+        store: StoreDep,
+        cache: CatalogDep,
+        runtime: RuntimeDep,
+    ) -> Any:
+        try:
+            entity = service.update(store, plural, key, body, actor_of(principal))
+        except service.NotFound:
+            raise _not_found(plural, key) from None
+        except service.CatalogError as exc:
+            raise _errors(exc) from None
+        cache.refresh()
+        return _shown(principal, plural, out(entity, runtime.settings.base_url))
+
+    def history(
+        key: key_param,  # type: ignore[valid-type]
+        principal: Annotated[Principal, Depends(require_roles(*STAFF))],
+        store: StoreDep,
+    ) -> Any:
+        return [asdict(e) for e in audit.history(store, entity=name, entity_key=key)]
+
+    path = f"/{plural}"
+    item = f"/{plural}/{{{key_name}}}"
+    summary = plural.rstrip("s")
+    for func in (create, list_, get_one, patch, history):
+        func.__name__ = f"{func.__name__.strip('_')}_{summary}"
+    router.add_api_route(path, create, methods=["POST"], status_code=201, response_model=model,
+                         summary=f"Create a {name}")  # fmt: skip
+    router.add_api_route(path, list_, methods=["GET"], response_model=list[model],
+                         summary=f"List {plural}")  # fmt: skip
+    router.add_api_route(item, get_one, methods=["GET"], response_model=model,
+                         summary=f"One {name}")  # fmt: skip
+    router.add_api_route(item, patch, methods=["PATCH"], response_model=model,
+                         summary=f"Edit, pause, activate or archive a {name}")  # fmt: skip
+    router.add_api_route(f"{item}/history", history, methods=["GET"],
+                         summary=f"Changes to a {name} (audit log)")  # fmt: skip
 
 
-@router.post("/campaigns", status_code=status.HTTP_201_CREATED, response_model=CampaignOut)
-def create_campaign(body: CampaignIn, _: AdminDep, store: StoreDep, cache: CatalogDep) -> Any:
-    if (
-        body.advertiser_id not in cache.snapshot.advertisers
-        and catalog.get(store, catalog.Advertiser, body.advertiser_id) is None
-    ):
-        raise _field_error("advertiser_id", "no advertiser has this id", "not_found")
-    return _saved(cache, store, catalog.new_campaign(body.name, body.advertiser_id)).__dict__
+for _plural in service.ENTITIES:
+    _routes(_plural)
 
 
-@router.get("/campaigns", response_model=list[CampaignOut])
-def list_campaigns(_: AdminDep, store: StoreDep) -> Any:
-    return [c.__dict__ for c in catalog.load_all(store, catalog.Campaign)]
+@router.get("/channel-types", summary="The channel taxonomy")
+def channel_types(_: Annotated[Principal, Depends(require_roles(*EVERYONE))]) -> Any:
+    return list(CHANNEL_TYPES.values())
 
 
-@router.post("/sites", status_code=status.HTTP_201_CREATED, response_model=SiteOut)
-def create_site(
-    body: SiteIn, _: AdminDep, store: StoreDep, cache: CatalogDep, runtime: RuntimeDep
+@router.get("/audit", summary="Recent catalog and account changes")
+def audit_log(
+    _: Annotated[Principal, Depends(require_roles(*STAFF))],
+    store: StoreDep,
+    entity: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> Any:
-    site = _saved(
-        cache, store, catalog.new_site(body.name, body.partner, body.domain, body.channel)
-    )
-    return site_out(site, runtime.settings.base_url)
+    return [asdict(e) for e in audit.history(store, entity=entity, limit=limit)]
 
 
-@router.get("/sites", response_model=list[SiteOut])
-def list_sites(_: AdminDep, store: StoreDep, runtime: RuntimeDep) -> Any:
-    base = runtime.settings.base_url
-    return [site_out(s, base) for s in catalog.load_all(store, catalog.Site)]
-
-
-@router.post("/links", status_code=status.HTTP_201_CREATED, response_model=LinkOut)
-def create_link(
-    body: LinkIn, _: AdminDep, store: StoreDep, cache: CatalogDep, runtime: RuntimeDep
+@router.post(
+    "/import/{kind}",
+    summary="Bulk import partners, sites or links from CSV (all rows or none)",
+    openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+async def import_csv(
+    kind: Annotated[str, Path(pattern="^(partners|sites|links)$")],
+    request: Request,
+    principal: Annotated[Principal, Depends(require_roles(*STAFF))],
+    store: StoreDep,
+    cache: CatalogDep,
+    runtime: RuntimeDep,
+    dry_run: bool = False,
 ) -> Any:
-    snapshot = cache.snapshot
-    if (
-        body.campaign_id not in snapshot.campaigns
-        and catalog.get(store, catalog.Campaign, body.campaign_id) is None
-    ):
-        raise _field_error("campaign_id", "no campaign has this id", "not_found")
-    if (
-        body.site_key not in snapshot.sites
-        and catalog.get(store, catalog.Site, body.site_key) is None
-    ):
-        raise _field_error("site_key", "no site has this key", "not_found")
-    link = _saved(
-        cache,
-        store,
-        catalog.new_link(
-            body.campaign_id,
-            body.site_key,
-            body.landing_url,
-            placement_id=body.placement_id,
-            creative_id=body.creative_id,
-        ),
+    raw = await request.body()
+    if len(raw) > 5_000_000:
+        raise RequestValidationError([{"loc": ("body",), "msg": "at most 5 MB", "type": "size"}])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RequestValidationError(
+            [{"loc": ("body",), "msg": "the file must be UTF-8", "type": "encoding"}]
+        ) from None
+    result = await run_in_threadpool(
+        csv_import.import_csv, store, kind, text, actor_of(principal), dry_run=dry_run
     )
-    return link_out(link, runtime.settings.base_url)
-
-
-@router.get("/links", response_model=list[LinkOut])
-def list_links(_: AdminDep, store: StoreDep, runtime: RuntimeDep) -> Any:
+    if result.errors:
+        raise RequestValidationError(
+            [{"loc": ("body", line, field), "msg": reason, "type": "value_error"}
+             for line, field, reason in result.errors]
+        )  # fmt: skip
+    if not dry_run:
+        cache.refresh()
+    _, out = OUT[kind]
     base = runtime.settings.base_url
-    return [link_out(link, base) for link in catalog.load_all(store, catalog.Link)]
+    return {
+        "dry_run": dry_run,
+        "count": len(result.created),
+        "created": [out(e, base) for e in result.created],
+    }
 
 
-@router.get("/links/{code}", response_model=LinkOut)
-def get_link(code: str, _: AdminDep, store: StoreDep, runtime: RuntimeDep) -> Any:
-    link = catalog.get(store, catalog.Link, code)
-    if link is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, {"error": "not_found", "field": "code"})
-    return link_out(link, runtime.settings.base_url)
+@router.get("/regions", summary="Provinces and prefecture-level cities (GB/T 2260), searchable")
+def list_regions(
+    _: Annotated[Principal, Depends(require_roles(*EVERYONE))],
+    q: Annotated[str, Query(max_length=50)] = "",
+    province: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Any:
+    """`q` matches Chinese, short and English names (内蒙古, 呼和, hohhot); `province` lists
+    that province's cities; neither: the provinces."""
+    if province is not None:
+        found = regions.cities(province)[:limit]
+    elif q:
+        found = regions.search(q, limit)
+    else:
+        found = regions.provinces()[:limit]
+    return [asdict(d) for d in found]

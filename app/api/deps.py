@@ -1,17 +1,55 @@
-"""FastAPI dependencies: the runtime, the store, and the admin bearer token check."""
+"""FastAPI dependencies: the runtime, the store, and who is calling with which role.
+
+Every route but the few public ones (see tests/api/test_route_scopes.py) takes a role check
+made by `require_roles` (API routes: 401/403 as JSON) or `require_page_roles` (pages: a
+redirect to the login page, or an HTML 403). Both mark the dependency they return with
+`ROLES_MARKER`, which is how the route-walking test knows a route is checked.
+
+Credentials, in this order: `Authorization: Bearer <admin token or API key>`, else the
+session cookie. With the session cookie, an unsafe method (POST, PUT, PATCH, DELETE) also
+needs the session's CSRF token, in the `X-CSRF-Token` header or the `csrf_token` form field.
+"""
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from app.auth import csrf, sessions
+from app.auth.principal import TOKEN_PRINCIPAL, Principal, from_bearer, from_session
+from app.auth.state import AuthState
+from app.auth.users import ROLES
 from app.store.catalog_cache import CatalogCache
 from app.store.client import Store
+from app.tracker.clientip import ClientIp
 
-_bearer = HTTPBearer(auto_error=False)
+__all__ = [
+    "ROLES_MARKER",
+    "TOKEN_PRINCIPAL",
+    "AdminDep",
+    "AdminPageDep",
+    "AuthStateDep",
+    "CatalogDep",
+    "PageDenied",
+    "Principal",
+    "ReadDep",
+    "ReadPageDep",
+    "RuntimeDep",
+    "SiteScopeDep",
+    "StaffDep",
+    "StaffPageDep",
+    "StoreDep",
+    "TeamDep",
+    "client_address",
+    "current_principal",
+    "require_page_roles",
+    "require_roles",
+    "route_roles",
+    "session_of",
+]
+
+ROLES_MARKER = "__adtrack_roles__"
 
 
 def get_runtime(request: Request) -> Any:
@@ -33,26 +71,214 @@ def get_catalog(runtime: RuntimeDep) -> CatalogCache:
     return runtime.catalog
 
 
-def require_admin(
-    runtime: RuntimeDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> str:
-    """The admin bearer token (constant-time compare); 401 otherwise."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            {"error": "unauthorized", "detail": "bearer token required"},
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    if not hmac.compare_digest(credentials.credentials.encode(), runtime.admin_token.encode()):
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            {"error": "unauthorized", "detail": "invalid token"},
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    return "admin"
+def get_auth_state(request: Request) -> AuthState:
+    return request.app.state.auth
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
 CatalogDep = Annotated[CatalogCache, Depends(get_catalog)]
-AdminDep = Annotated[str, Depends(require_admin)]
+AuthStateDep = Annotated[AuthState, Depends(get_auth_state)]
+
+
+# -- who is calling -----------------------------------------------------------------------
+
+
+class _Denied(Exception):
+    """Why a request has no usable principal: 401 (who are you?) or 403 (CSRF)."""
+
+    def __init__(self, status_code: int, error: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status_code
+        self.error = error
+        self.detail = detail
+
+
+async def _csrf_form_field(request: Request) -> str | None:
+    """The `csrf_token` field of a form posted with the session cookie (read only then).
+
+    Starlette keeps the parsed form on the request, so the route's own Form fields still work.
+    """
+    if (
+        request.method in csrf.SAFE_METHODS
+        or csrf.HEADER in request.headers
+        or "authorization" in request.headers
+        or sessions.COOKIE not in request.cookies
+    ):
+        return None
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        return None
+    value = (await request.form()).get(csrf.FIELD)
+    return value if isinstance(value, str) else None
+
+
+def _resolve(request: Request, form_token: str | None) -> Principal:
+    runtime = request.app.state.runtime
+    state: AuthState = request.app.state.auth
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, secret = header.partition(" ")
+        secret = secret.strip()
+        if scheme.lower() != "bearer" or not secret:
+            raise _Denied(401, "unauthorized", "bearer token required")
+        principal = from_bearer(
+            secret, admin_token=runtime.admin_token, store=runtime.store, cache=state.cache
+        )
+        if principal is None:
+            raise _Denied(401, "unauthorized", "invalid token")
+        return principal
+    token = request.cookies.get(sessions.COOKIE)
+    if not token:
+        raise _Denied(401, "unauthorized", "bearer token or login session required")
+    found = from_session(token, store=runtime.store, cache=state.cache)
+    if found is None:
+        raise _Denied(401, "unauthorized", "session expired or ended; log in again")
+    principal, session = found
+    request.state.session = session
+    if request.method not in csrf.SAFE_METHODS:
+        given = request.headers.get(csrf.HEADER) or form_token
+        if not csrf.matches(session.csrf_secret, given):
+            raise _Denied(403, "csrf", "missing or wrong CSRF token (X-CSRF-Token or csrf_token)")
+    return principal
+
+
+def current_principal(
+    request: Request, form_token: Annotated[str | None, Depends(_csrf_form_field)]
+) -> Principal:
+    """The caller; 401 (with WWW-Authenticate: Bearer) when there is none, 403 on CSRF."""
+    try:
+        return _resolve(request, form_token)
+    except _Denied as denied:
+        headers = {"WWW-Authenticate": "Bearer"} if denied.status == 401 else None
+        raise HTTPException(
+            denied.status, {"error": denied.error, "detail": denied.detail}, headers=headers
+        ) from None
+
+
+def session_of(request: Request) -> sessions.Session | None:
+    """The session a request was authenticated with (after a role check), if any."""
+    return getattr(request.state, "session", None)
+
+
+def _checked_roles(roles: tuple[str, ...]) -> frozenset[str]:
+    unknown = set(roles) - set(ROLES)
+    if not roles or unknown:
+        raise ValueError(f"roles must be some of {ROLES}, got {roles}")
+    return frozenset(roles)
+
+
+def require_roles(*roles: str) -> Any:
+    """A dependency yielding the Principal: 401 without valid credentials, 403
+    {"error": "forbidden", ...} when its role is not one of `roles`.
+
+    Use as `Depends(require_roles("admin", "media_buyer"))`, or an alias below.
+    """
+    allowed = _checked_roles(roles)
+
+    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if principal.role not in allowed:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                {
+                    "error": "forbidden",
+                    "detail": f"role {principal.role} may not do this",
+                    "roles": sorted(allowed),
+                },
+            )
+        return principal
+
+    setattr(dependency, ROLES_MARKER, allowed)
+    dependency.__name__ = f"require_roles_{'_'.join(sorted(allowed))}"
+    return dependency
+
+
+class PageDenied(Exception):
+    """A page refused: app.web.pages answers it (redirect to the login page, or HTML 403)."""
+
+    def __init__(self, status_code: int, detail: str, next_path: str = "") -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+        self.detail = detail
+        self.next_path = next_path
+
+
+def require_page_roles(*roles: str) -> Any:
+    """`require_roles` for HTML pages: a GET without a login redirects to
+    /login?next=<this page>; other refusals are HTML pages (401, 403)."""
+    allowed = _checked_roles(roles)
+
+    def dependency(
+        request: Request, form_token: Annotated[str | None, Depends(_csrf_form_field)]
+    ) -> Principal:
+        try:
+            principal = _resolve(request, form_token)
+        except _Denied as denied:
+            here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            next_path = here if request.method == "GET" else ""
+            raise PageDenied(denied.status, denied.detail, next_path) from None
+        if principal.role not in allowed:
+            raise PageDenied(status.HTTP_403_FORBIDDEN, f"role {principal.role} may not see this")
+        return principal
+
+    setattr(dependency, ROLES_MARKER, allowed)
+    dependency.__name__ = f"require_page_roles_{'_'.join(sorted(allowed))}"
+    return dependency
+
+
+def route_roles(dependant: Any) -> frozenset[str] | None:
+    """The roles a route's dependencies (walked recursively) let through — every check must
+    pass, so the intersection; None if the route has no role check at all."""
+    checks: list[frozenset[str]] = []
+    stack = list(dependant.dependencies)
+    while stack:
+        dep = stack.pop()
+        roles = getattr(dep.call, ROLES_MARKER, None)
+        if roles is not None:
+            checks.append(roles)
+        stack.extend(dep.dependencies)
+    return frozenset.intersection(*checks) if checks else None
+
+
+# Everyone who works here; partners are outside callers limited to their own sites.
+AdminDep = Annotated[Principal, Depends(require_roles("admin"))]
+StaffDep = Annotated[Principal, Depends(require_roles("admin", "media_buyer"))]
+TeamDep = Annotated[Principal, Depends(require_roles("admin", "media_buyer", "finance"))]
+ReadDep = Annotated[Principal, Depends(require_roles("admin", "media_buyer", "finance", "partner"))]
+AdminPageDep = Annotated[Principal, Depends(require_page_roles("admin"))]
+StaffPageDep = Annotated[Principal, Depends(require_page_roles("admin", "media_buyer"))]
+ReadPageDep = Annotated[
+    Principal, Depends(require_page_roles("admin", "media_buyer", "finance", "partner"))
+]
+
+
+# -- partner scope --------------------------------------------------------------------------
+
+
+def site_scope(
+    principal: Annotated[Principal, Depends(current_principal)], runtime: RuntimeDep
+) -> tuple[str, ...] | None:
+    """The site keys a caller may see: None for everyone in-house (all sites), a partner's
+    own sites (maybe none) for role partner. Pair it with a role check on the route."""
+    if principal.role != "partner":
+        return None
+    catalog = get_catalog(runtime)
+    return tuple(
+        sorted(
+            key
+            for key, site in catalog.snapshot.sites.items()
+            if principal.partner_id and site.partner == principal.partner_id
+        )
+    )
+
+
+SiteScopeDep = Annotated[tuple[str, ...] | None, Depends(site_scope)]
+
+
+def client_address(request: Request, trusted: ClientIp) -> str:
+    """The client's address as the edge saw it. The core listens on loopback only, behind
+    the edge, which appends the TCP peer as X-Adtrack-Peer (the last one is the edge's own)."""
+    peer = request.client.host if request.client else ""
+    forwarded_peers = request.headers.getlist("x-adtrack-peer")
+    if forwarded_peers and peer in ("127.0.0.1", "::1"):
+        peer = forwarded_peers[-1].strip()
+    return trusted.resolve(peer, request.headers.get("x-forwarded-for"))

@@ -1,4 +1,7 @@
-"""The live event and reject logs: what the tracker stored, for checking an integration."""
+"""The live event and reject logs: what the tracker stored, for checking an integration.
+
+Everyone in-house reads all rows; a partner reads only the rows of its own sites.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from app.api.deps import AdminDep, RuntimeDep, StoreDep
+from app.api.deps import ReadDep, RuntimeDep, SiteScopeDep, StoreDep, TeamDep
 from app.ingest.spool import spool_depth
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
@@ -22,6 +25,8 @@ _EVENT_FILTERS = (
     "order_id",
     "link_code",
     "partner_id",
+    "placement_id",
+    "creative_id",
 )
 _EVENT_COLUMNS = (
     "event_id",
@@ -52,6 +57,9 @@ _EVENT_COLUMNS = (
     "country_code",
     "province",
     "city",
+    "province_code",
+    "city_code",
+    "isp",
     "browser",
     "browser_version",
     "os",
@@ -65,6 +73,8 @@ _EVENT_COLUMNS = (
     "order_status",
     "amount",
     "currency",
+    "route_rule",
+    "variant",
     "props",
 )
 
@@ -80,9 +90,16 @@ def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _scoped(scope: tuple[str, ...] | None) -> tuple[list[str], dict[str, Any]]:
+    """The condition (and its bound parameter) that keeps a partner to its own sites."""
+    if scope is None:
+        return [], {}
+    return ["site_key IN {scope_keys:Array(String)}"], {"scope_keys": list(scope)}
+
+
 @router.get("/events", summary="Recent events, newest first")
 def list_events(
-    _: AdminDep,
+    _: ReadDep,
     store: StoreDep,
     event_type: str | None = None,
     site_key: str | None = None,
@@ -92,7 +109,10 @@ def list_events(
     order_id: str | None = None,
     link_code: str | None = None,
     partner_id: str | None = None,
+    placement_id: str | None = None,
+    creative_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    scope: SiteScopeDep = None,  # None: every site (the CLI calls this without a request)
 ) -> dict[str, Any]:
     given = {
         "event_type": event_type,
@@ -103,10 +123,15 @@ def list_events(
         "order_id": order_id,
         "link_code": link_code,
         "partner_id": partner_id,
+        "placement_id": placement_id,
+        "creative_id": creative_id,
     }
     where = [f"{col} = {{{col}:String}}" for col in _EVENT_FILTERS if given[col] is not None]
     params: dict[str, Any] = {col: given[col] for col in _EVENT_FILTERS if given[col] is not None}
     params["limit"] = limit
+    scoped, scope_params = _scoped(scope)
+    where += scoped
+    params.update(scope_params)
     sql = (
         f"SELECT {', '.join(_EVENT_COLUMNS)} FROM events "  # noqa: S608 (allow-listed names)
         f"{'WHERE ' + ' AND '.join(where) if where else ''} "
@@ -118,26 +143,34 @@ def list_events(
 
 @router.get("/rejects", summary="Recent rejected hits with their reasons")
 def list_rejects(
-    _: AdminDep,
+    _: ReadDep,
     store: StoreDep,
     reason: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    scope: SiteScopeDep = None,  # None: every site
 ) -> dict[str, Any]:
-    where = "WHERE reason = {reason:String}" if reason else ""
+    conditions, params = [], {"limit": limit}
+    if reason:
+        conditions.append("reason = {reason:String}")
+        params["reason"] = reason
+    scoped, scope_params = _scoped(scope)
+    conditions += scoped
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     sql = (
         "SELECT ts, reason, field, endpoint, site_key, detail, raw, ip, user_agent "  # noqa: S608
         f"FROM rejects {where} ORDER BY ts DESC LIMIT {{limit:UInt32}}"
     )
-    rows = store.query_dicts(
-        sql,
-        {"reason": reason, "limit": limit} if reason else {"limit": limit},
+    rows = store.query_dicts(sql, {**params, **scope_params})
+    counts = store.query(
+        f"SELECT reason, count() FROM rejects {'WHERE ' + scoped[0] if scoped else ''} "  # noqa: S608
+        "GROUP BY reason ORDER BY reason",
+        scope_params,
     )
-    counts = store.query("SELECT reason, count() FROM rejects GROUP BY reason ORDER BY reason")
     return {"rejects": [_jsonable(r) for r in rows], "by_reason": dict(counts)}
 
 
 @router.get("/ingest/status", summary="Spool depth, loader state and row counts")
-def ingest_status(_: AdminDep, runtime: RuntimeDep, store: StoreDep) -> dict[str, Any]:
+def ingest_status(_: TeamDep, runtime: RuntimeDep, store: StoreDep) -> dict[str, Any]:
     segments, size = spool_depth(runtime.settings.spool_dir)
     counts = dict(store.query("SELECT event_type, count() FROM events GROUP BY event_type"))
     loader = runtime.loader

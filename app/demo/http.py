@@ -93,13 +93,21 @@ def api_ops(client: httpx.Client) -> CatalogOps:
         campaigns=lambda: get("/api/v1/campaigns"),
         sites=lambda: get("/api/v1/sites"),
         links=lambda: get("/api/v1/links"),
+        partners=lambda: get("/api/v1/partners"),
+        new_partner=lambda pid, name: post("/api/v1/partners", {"id": pid, "name": name}),
         new_advertiser=lambda name: post("/api/v1/advertisers", {"name": name}),
         new_campaign=lambda name, adv: post(
             "/api/v1/campaigns", {"name": name, "advertiser_id": adv}
         ),
-        new_site=lambda name, partner, domain, channel: post(
+        new_site=lambda name, partner, domain, channel, owner: post(
             "/api/v1/sites",
-            {"name": name, "partner": partner, "domain": domain, "channel": channel},
+            {
+                "name": name,
+                "partner": partner,
+                "domain": domain,
+                "channel": channel,
+                "advertiser_id": owner,
+            },
         ),
         new_link=lambda cmp, site, url, placement, creative: post(
             "/api/v1/links",

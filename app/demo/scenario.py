@@ -105,7 +105,6 @@ class CampaignSpec:
 class AdvertiserSpec:
     key: str
     name: str
-    partner: str  # partner slug of its own landing site
     domain: str
     pages: tuple[str, ...]
     thanks_page: str
@@ -143,7 +142,6 @@ DEMO_WORLD = WorldSpec(
         AdvertiserSpec(
             key="operator",
             name="北方移动 内蒙古分公司",
-            partner="beifang-mobile-nm",
             domain="m.nm.beifang-mobile.example.cn",
             pages=("/flow/detail", "/flow/compare", "/flow/faq", "/user/login", "/order/confirm"),
             thanks_page="/order/success",
@@ -194,7 +192,6 @@ DEMO_WORLD = WorldSpec(
         AdvertiserSpec(
             key="shop",
             name="优品商城",
-            partner="youpin-mall",
             domain="www.youpin-mall.example.com",
             pages=(
                 "/item/10023",
@@ -235,7 +232,6 @@ DEMO_WORLD = WorldSpec(
         AdvertiserSpec(
             key="reader",
             name="书香阅读 App",
-            partner="shuxiang-read",
             domain="m.shuxiang-read.example.cn",
             pages=("/book/8812", "/book/8812/ch/1", "/book/8812/ch/2", "/shelf", "/recharge"),
             thanks_page="/recharge/success",
@@ -538,9 +534,12 @@ class CatalogOps:
     campaigns: Callable[[], list[dict]]
     sites: Callable[[], list[dict]]
     links: Callable[[], list[dict]]
+    partners: Callable[[], list[dict]]
+    new_partner: Callable[[str, str], dict]
     new_advertiser: Callable[[str], dict]
     new_campaign: Callable[[str, str], dict]
-    new_site: Callable[[str, str, str, str], dict]
+    # name, partner ("" for an advertiser's own site), domain, channel, advertiser id ("")
+    new_site: Callable[[str, str, str, str, str], dict]
     new_link: Callable[[str, str, str, str, str], dict]
 
 
@@ -552,8 +551,12 @@ def ensure_world(ops: CatalogOps, spec: WorldSpec = DEMO_WORLD) -> World:
     sites = {s["domain"]: s for s in ops.sites()}
     links = {(lk["campaign_id"], lk["site_key"], lk["placement_id"]): lk for lk in ops.links()}
 
-    def site_key(name: str, partner: str, domain: str, channel: str) -> str:
-        site = sites.get(domain) or ops.new_site(name, partner, domain, channel)
+    partners = {p["id"] for p in ops.partners()}
+    for partner in sorted({s.partner for s in spec.sites} - partners):
+        ops.new_partner(partner, partner)
+
+    def site_key(name: str, partner: str, domain: str, channel: str, owner: str = "") -> str:
+        site = sites.get(domain) or ops.new_site(name, partner, domain, channel, owner)
         sites[domain] = site
         return site["site_key"]
 
@@ -562,7 +565,7 @@ def ensure_world(ops: CatalogOps, spec: WorldSpec = DEMO_WORLD) -> World:
         world.advertiser_ids[adv.key] = row["id"]
         world.secrets[adv.key] = row["postback_secret"]
         world.landing_keys[adv.key] = site_key(
-            f"{adv.name} 活动页", adv.partner, adv.domain, OWNED_CHANNEL
+            f"{adv.name} 活动页", "", adv.domain, OWNED_CHANNEL, row["id"]
         )
         for cmp in adv.campaigns:
             found = campaigns.get((row["id"], cmp.name))
@@ -604,10 +607,12 @@ def store_ops(store: Store) -> CatalogOps:
         campaigns=rows(catalog.Campaign),
         sites=rows(catalog.Site),
         links=rows(catalog.Link),
+        partners=rows(catalog.Partner),
+        new_partner=lambda pid, name: saved(catalog.Partner(id=pid, name=name)),
         new_advertiser=lambda name: saved(catalog.new_advertiser(name)),
         new_campaign=lambda name, adv: saved(catalog.new_campaign(name, adv)),
-        new_site=lambda name, partner, domain, channel: saved(
-            catalog.new_site(name, partner, domain, channel)
+        new_site=lambda name, partner, domain, channel, owner: saved(
+            catalog.new_site(name, partner, domain, channel, advertiser_id=owner)
         ),
         new_link=lambda cmp, site, url, placement, creative: saved(
             catalog.new_link(cmp, site, url, placement_id=placement, creative_id=creative)

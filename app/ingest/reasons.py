@@ -16,5 +16,6 @@ class RejectReason(StrEnum):
     UNKNOWN_CLICK = "unknown_click"
     DUPLICATE_ORDER = "duplicate_order"
     UNKNOWN_LINK = "unknown_link"
+    UNKNOWN_PLACEMENT = "unknown_placement"
     PAUSED = "paused"
     LOAD_ERROR = "load_error"

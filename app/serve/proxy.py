@@ -6,6 +6,7 @@ enough; the edge stays the one public port.
 
 from __future__ import annotations
 
+import http.cookiejar
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -23,6 +24,7 @@ _HOP_BY_HOP = {
     b"proxy-authorization",
     b"te",
     b"trailers",
+    b"x-adtrack-peer",  # ours to set: a client's own value must never reach the core
     b"transfer-encoding",
     b"upgrade",
     b"host",
@@ -39,7 +41,14 @@ class CoreProxy:
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
             self._client = httpx.AsyncClient(
-                base_url=self.core_url, timeout=self._timeout, follow_redirects=False
+                base_url=self.core_url,
+                timeout=self._timeout,
+                follow_redirects=False,
+                # Keep no cookies: a Set-Cookie for one browser must never ride along on
+                # another browser's request (each request carries its own Cookie header).
+                cookies=http.cookiejar.CookieJar(
+                    http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
+                ),
             )
         return self._client
 

@@ -2,7 +2,8 @@
 
 The edge never opens the store. It reads `<data dir>/catalog.json`, polls it for changes,
 and on a miss (a site key or link code it does not know) looks at the file once more, so a
-link created through the API redirects on the very next request.
+link created through the API redirects on the very next request. Links and placements are
+compiled into `routing` (targeting matchers, splits) on each load.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 from pathlib import Path
 
 from app.store.catalog import CatalogSnapshot, snapshot_from_json
+from app.targeting.routing import Routing, compile_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,7 @@ class CatalogFile:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.snapshot = CatalogSnapshot()
+        self.routing: Routing = compile_snapshot(self.snapshot)
 
     def reload_if_changed(self) -> bool:
         """Load the file if it changed since the last load; True when it did."""
@@ -41,7 +44,10 @@ class CatalogFile:
             if stamp == self._stamp:
                 return False
             try:
-                self.snapshot = snapshot_from_json(self.path.read_bytes())
+                snapshot = snapshot_from_json(self.path.read_bytes())
+                # Rules compile once per change, not per hit.
+                self.routing = compile_snapshot(snapshot)
+                self.snapshot = snapshot
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 # Written by rename, so a torn file means corruption: keep the last good one.
                 log.error("catalog file %s unreadable: %s", self.path, exc)

@@ -78,9 +78,8 @@ async def postback(edge: Edge, scope: Scope, receive: Receive, send: Send) -> No
         )
         return
     code = rules.link_code_of(click_id)
-    link = edge.link(code)
-    advertiser = edge.catalog.snapshot.advertiser_for_link(code)
-    if link is None or advertiser is None:
+    found = edge.click_source(code)
+    if found is None:
         await _refuse(
             edge,
             send,
@@ -93,6 +92,7 @@ async def postback(edge: Edge, scope: Scope, receive: Receive, send: Send) -> No
             ua,
         )
         return
+    source, advertiser = found
     if not rules.signature_ok(params, advertiser.postback_secret):
         await _refuse(
             edge,
@@ -171,12 +171,8 @@ async def postback(edge: Edge, scope: Scope, receive: Receive, send: Send) -> No
     }
     record: Record = {
         "event_type": "order",
-        "site_key": link.site_key,
+        **source,
         "advertiser_id": advertiser.id,
-        "campaign_id": link.campaign_id,
-        "placement_id": link.placement_id,
-        "creative_id": link.creative_id,
-        "link_code": code,
         "click_id": click_id,
         "order_id": order_id,
         "order_status": status,

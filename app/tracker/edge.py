@@ -21,15 +21,20 @@ from app.ingest.record import EventIds, Record, dumps, reject
 from app.ingest.spool import SpoolError, SpoolWriter
 from app.metrics import Metrics
 from app.settings import Settings
-from app.store.catalog import Link
+from app.store.catalog import Advertiser
+from app.targeting.compile import Visitor
+from app.targeting.routing import LinkRoute, PlacementRoute
+from app.targeting.visitor import VisitorLookup, open_visitor_lookup
 from app.tracker.asgi import ASGIApp, Receive, Scope, Send, etag_matches, respond, send_json
 from app.tracker.beacon import beacon
 from app.tracker.catalog_view import CatalogFile
 from app.tracker.clientip import ClientIp
 from app.tracker.conversions import postback
 from app.tracker.fields import Invalid, validate_event
+from app.tracker.freqcap import FrequencyCounter
 from app.tracker.pixel import GIF, GIF_HEADERS, PIXEL_TYPES, pixel
 from app.tracker.redirect import redirect
+from app.tracker.serve import serve, served_click
 
 __all__ = ["GIF", "GIF_HEADERS", "PIXEL_TYPES", "Edge"]
 
@@ -71,7 +76,11 @@ class Edge:
         ]
         # (advertiser, order id, status) answered recently: a quick "duplicate" for retries.
         self.recent_orders: OrderedDict[tuple[str, str, str], None] = OrderedDict()
+        self.freq = FrequencyCounter(settings.data_dir / "freqcap.bin")
+        self._visitors: VisitorLookup | None = None  # opened on the first targeted hit
         self._redirect = partial(redirect, self)
+        self._serve = partial(serve, self)
+        self._served_click = partial(served_click, self)
         self._routes: dict[str, Callable[[Scope, Receive, Send], Awaitable[None]]] = {
             "/p.gif": partial(pixel, self),
             "/e": partial(beacon, self),
@@ -83,6 +92,10 @@ class Edge:
         metrics.describe("adtrack_hits_total", "counter", "Hits accepted into the spool")
         metrics.describe("adtrack_rejects_total", "counter", "Hits rejected, by reason and stage")
         metrics.describe("adtrack_spool_errors_total", "counter", "Spool appends that failed")
+        metrics.describe("adtrack_serve_total", "counter", "Placement requests, by result")
+        metrics.describe(
+            "adtrack_frequency_capped_total", "counter", "Draws skipped: visitor at the cap"
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -93,6 +106,12 @@ class Edge:
                 return
             if path.startswith("/c/"):
                 await self._redirect(scope, receive, send)
+                return
+            if path.startswith("/serve/"):
+                await self._serve(scope, receive, send)
+                return
+            if path.startswith("/k/"):
+                await self._served_click(scope, receive, send)
                 return
             if path.lstrip("/").startswith("internal"):  # the core's loopback routes stay private
                 await send_json(send, 404, {"detail": "Not Found"})
@@ -106,11 +125,29 @@ class Edge:
             self.catalog.reload_if_changed() and site_key in self.catalog.snapshot.sites
         )
 
-    def link(self, code: str) -> Link | None:
-        link = self.catalog.snapshot.links.get(code)
-        if link is None and self.catalog.reload_if_changed():
-            link = self.catalog.snapshot.links.get(code)
-        return link
+    def link_route(self, code: str) -> LinkRoute | None:
+        route = self.catalog.routing.links.get(code)
+        if route is None and self.catalog.reload_if_changed():
+            route = self.catalog.routing.links.get(code)
+        return route
+
+    def click_source(self, code: str) -> tuple[dict[str, str], Advertiser] | None:
+        found = self.catalog.snapshot.click_source(code)
+        if found is None and self.catalog.reload_if_changed():
+            found = self.catalog.snapshot.click_source(code)
+        return found
+
+    def placement_route(self, placement_id: str) -> PlacementRoute | None:
+        route = self.catalog.routing.placements.get(placement_id)
+        if route is None and self.catalog.reload_if_changed():
+            route = self.catalog.routing.placements.get(placement_id)
+        return route
+
+    def visitor(self, ip: str, ua: str) -> Visitor:
+        """Where and on what the visitor is, for targeting; only called when a rule asks."""
+        if self._visitors is None:
+            self._visitors = open_visitor_lookup(self.settings)
+        return self._visitors(ip, ua)
 
     def request_meta(self, scope: Scope) -> tuple[str, str, str, str]:
         """(client ip, user agent, referer, cookie) in one pass over the headers."""

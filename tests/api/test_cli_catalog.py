@@ -38,6 +38,7 @@ def ok_json(env: dict[str, str], *args: str) -> dict | list:
 def build_catalog(env: dict[str, str], landing: str = "https://shop.example.com/a?x=1") -> dict:
     adv = ok_json(env, "advertisers", "add", "China Mobile 商城")
     cmp_ = ok_json(env, "campaigns", "add", "Data plan Q4", "--advertiser", adv["id"])
+    ok_json(env, "partners", "add", "--id", "nmg-portal", "--name", "Hohhot Portal Co.")
     site = ok_json(
         env,
         "sites",

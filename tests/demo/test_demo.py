@@ -106,7 +106,9 @@ def test_user_agents_parse_as_their_device_class() -> None:
 
 # -- the world ------------------------------------------------------------------------------
 def _memory_ops() -> tuple[CatalogOps, dict[str, list[dict]]]:
-    rows: dict[str, list[dict]] = {"advertisers": [], "campaigns": [], "sites": [], "links": []}
+    rows: dict[str, list[dict]] = {
+        "advertisers": [], "campaigns": [], "sites": [], "links": [], "partners": []
+    }  # fmt: skip
 
     def add(kind: str, entity: catalog.Entity) -> dict:
         rows[kind].append(entity.__dict__)
@@ -117,9 +119,11 @@ def _memory_ops() -> tuple[CatalogOps, dict[str, list[dict]]]:
         campaigns=lambda: list(rows["campaigns"]),
         sites=lambda: list(rows["sites"]),
         links=lambda: list(rows["links"]),
+        partners=lambda: list(rows["partners"]),
+        new_partner=lambda pid, name: add("partners", catalog.Partner(id=pid, name=name)),
         new_advertiser=lambda name: add("advertisers", catalog.new_advertiser(name)),
         new_campaign=lambda name, adv: add("campaigns", catalog.new_campaign(name, adv)),
-        new_site=lambda n, p, d, c: add("sites", catalog.new_site(n, p, d, c)),
+        new_site=lambda n, p, d, c, o: add("sites", catalog.new_site(n, p, d, c, advertiser_id=o)),
         new_link=lambda cmp, site, url, pl, cr: add(
             "links", catalog.new_link(cmp, site, url, placement_id=pl, creative_id=cr)
         ),

@@ -172,9 +172,9 @@ def _world(server: ServerProcess, pages: Pages) -> dict[str, Any]:
             "/api/v1/sites",
             json={
                 "name": "China Mobile Shop",
-                "partner": "cmshop",
+                "advertiser_id": world["advertiser"]["id"],
                 "domain": "shop.localtest",
-                "channel": "advertiser",
+                "channel": "owned",
             },
         )
         assert response.status_code == 201, response.text

@@ -134,11 +134,11 @@ def test_cache_returns_identical_results() -> None:
 def test_put_device_fills_the_record(parser: DeviceParser) -> None:
     step = put_device(parser)
     record = {"ip": "", "user_agent": CASES[0][0]}
-    assert step(record) is None
+    assert not step([record])
     assert record["browser"] == "WeChat"
     assert (record["os"], record["device_type"], record["is_bot"]) == ("iOS", "mobile", 0)
     bare: dict[str, object] = {}
-    assert step(bare) is None
+    assert not step([bare])
     assert (bare["device_type"], bare["is_bot"], bare["browser"]) == ("other", 0, "")
 
 

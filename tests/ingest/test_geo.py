@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import io
+import ipaddress
 import logging
 import os
 import stat
@@ -24,6 +25,7 @@ from app.ingest.enrich.geo import (
     NullGeo,
     open_geo,
     put_geo,
+    to_result,
 )
 from app.ingest.geoip_db import DB_NAME, LICENSE_NAME, GeoFetchError, fetch_geolite
 
@@ -116,7 +118,78 @@ def test_bounded_cache_stays_correct(geo_db: tuple[Path, dict[str, GeoResult]]) 
     small._cache_max = 3
     for _ in range(3):
         assert {ip: small.lookup(ip) for ip in expected} == expected
-    assert len(small._cache) <= 3
+    assert len(small._by_text) <= 3
+    assert sum(len(n) for family in small._networks.values() for n in family.values()) <= 3
+
+
+def _uncached(geo: GeoLookup, ip: str) -> GeoResult:
+    try:
+        return to_result(geo._reader.get(ip))
+    except ValueError:
+        return EMPTY
+
+
+def test_an_address_of_a_seen_network_is_answered_from_the_cache(geo: GeoLookup) -> None:
+    assert geo.lookup("202.106.0.20").city == "北京"
+    reads = []
+    geo._reader = _CountingReader(geo._reader, reads)
+    # Same /18 leaf network, other /24s: no database read.
+    assert geo.lookup("202.106.63.250").city == "北京"
+    assert geo.lookup("202.106.17.1").city == "北京"
+    assert reads == []
+    assert geo.lookup("202.106.64.1") == EMPTY  # outside it: read
+    assert reads == ["202.106.64.1"]
+
+
+class _CountingReader:
+    def __init__(self, reader, reads: list[str]) -> None:  # noqa: ANN001
+        self._reader, self._reads = reader, reads
+
+    def get_with_prefix_len(self, ip: str):  # noqa: ANN201
+        self._reads.append(ip)
+        return self._reader.get_with_prefix_len(ip)
+
+
+_NEAR_RANGES = st.sampled_from(
+    [
+        "202.106.0.0",
+        "202.106.64.0",
+        "1.180.10.0",
+        "1.180.10.128",
+        "1.180.9.0",
+        "222.74.0.0",
+        "8.8.8.0",
+        "0.0.0.0",
+        "255.255.255.0",
+    ]
+).flatmap(
+    lambda base: st.integers(0, 20_000).map(
+        lambda n: str(ipaddress.IPv4Address((int(ipaddress.IPv4Address(base)) + n) % 2**32))
+    )
+)
+_NEAR_RANGES_V6 = st.sampled_from(
+    [
+        "2001:da8::",
+        "240e:3a1:1234:5600::",
+        "240e:3a1:1234:5700::",
+        "240e:3a1:1234:5800::",
+        "::ffff:202.106.0.0",
+        "2002:ca6a::",
+        "::",
+    ]
+).flatmap(
+    lambda base: st.integers(0, 2**72).map(
+        lambda n: str(ipaddress.IPv6Address((int(ipaddress.IPv6Address(base)) + n) % 2**128))
+    )
+)
+
+
+@given(st.lists(st.one_of(_NEAR_RANGES, _NEAR_RANGES_V6), min_size=1, max_size=40))
+def test_cached_answers_match_the_database(shared_geo: GeoLookup, ips: list[str]) -> None:
+    # Network-cached answers must be what the database says for each address, whatever
+    # order the addresses come in.
+    for ip in ips:
+        assert shared_geo.lookup(ip) == _uncached(shared_geo, ip), ip
 
 
 def test_lookup_region_is_lookup(geo: GeoLookup) -> None:
@@ -142,13 +215,14 @@ def test_corrupt_file_is_an_error(tmp_path: Path) -> None:
 def test_put_geo_fills_the_record(geo: GeoLookup) -> None:
     step = put_geo(geo)
     record = {"ip": "119.123.4.5", "user_agent": ""}
-    assert step(record) is None
+    assert not step([record])
     assert (record["country_code"], record["province"], record["city"]) == ("CN", "广东省", "深圳")
-    for blank in ({"ip": ""}, {"ip": "garbage"}, {}):
-        assert step(blank) is None
+    blanks = [{"ip": ""}, {"ip": "garbage"}, {}]
+    assert not step(blanks)
+    for blank in blanks:
         assert (blank["country_code"], blank["province"], blank["city"]) == ("", "", "")
     null_record = {"ip": "119.123.4.5"}
-    put_geo(NullGeo())(null_record)
+    put_geo(NullGeo())([null_record])
     assert null_record["city"] == ""
 
 

@@ -224,3 +224,22 @@ def test_only_one_loader_owns_a_spool_and_another_takes_over(env):
     assert second.active
     assert _count(store) == 15
     second.stop()
+
+
+def test_a_batch_pauses_the_cycle_collector_and_leaves_the_callers_records(env):
+    import gc
+
+    settings, store, loader, site = env
+    hits = _hits(site, 3)
+    seen = []
+    loader.enricher.pipeline.steps.append(("probe", lambda rs: seen.append(gc.isenabled()) or ()))
+    assert loader.load_records(hits, [], "t:1").events == 3
+    assert seen == [False] and gc.isenabled()
+    assert all(isinstance(hit, dict) for hit in hits)  # the caller's list is not consumed
+    gc.disable()
+    try:
+        loader.load_records(_hits(site, 1), [], "t:2")
+        assert not gc.isenabled()  # left as it was found
+    finally:
+        gc.enable()
+    assert _count(store) == 4

@@ -12,6 +12,23 @@ ENGINE = ReplacingMergeTree(version)
 ORDER BY id
 SETTINGS index_granularity = 8192;
 
+CREATE TABLE api_keys
+(
+    `id` String,
+    `user_id` String,
+    `name` String,
+    `prefix` String,
+    `last4` String,
+    `key_hash` String,
+    `revoked` Bool DEFAULT false,
+    `created_at` DateTime64(3, 'UTC'),
+    `updated_at` DateTime64(3, 'UTC'),
+    `version` UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY id
+SETTINGS index_granularity = 8192;
+
 CREATE TABLE audit_log
 (
     `ts` DateTime64(3, 'UTC'),
@@ -33,6 +50,51 @@ CREATE TABLE campaigns
     `id` String,
     `advertiser_id` String,
     `name` String,
+    `status` LowCardinality(String) DEFAULT 'active',
+    `created_at` DateTime64(3, 'UTC'),
+    `updated_at` DateTime64(3, 'UTC'),
+    `version` UInt64,
+    `start_date` Nullable(Date),
+    `end_date` Nullable(Date),
+    `budget` Nullable(Decimal(18, 2)),
+    `currency` LowCardinality(String) DEFAULT 'CNY',
+    `goal_event` LowCardinality(String) DEFAULT 'order',
+    `timezone` LowCardinality(String) DEFAULT 'Asia/Shanghai',
+    `frequency_cap` UInt32 DEFAULT 0,
+    `targeting` String DEFAULT '{}'
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY id
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE channels
+(
+    `id` String,
+    `name` String,
+    `type` LowCardinality(String),
+    `tags` Array(String),
+    `status` LowCardinality(String) DEFAULT 'active',
+    `created_at` DateTime64(3, 'UTC'),
+    `updated_at` DateTime64(3, 'UTC'),
+    `version` UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY id
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE creatives
+(
+    `id` String,
+    `campaign_id` String,
+    `name` String,
+    `kind` LowCardinality(String),
+    `landing_url` String,
+    `width` UInt16,
+    `height` UInt16,
+    `image_url` String,
+    `text` String,
+    `html` String,
+    `weight` UInt32,
     `status` LowCardinality(String) DEFAULT 'active',
     `created_at` DateTime64(3, 'UTC'),
     `updated_at` DateTime64(3, 'UTC'),
@@ -87,6 +149,11 @@ CREATE TABLE events
     `amount` Decimal(18, 2),
     `currency` LowCardinality(String),
     `props` Map(String, String),
+    `province_code` LowCardinality(String) DEFAULT '',
+    `city_code` LowCardinality(String) DEFAULT '',
+    `route_rule` LowCardinality(String) DEFAULT '',
+    `variant` LowCardinality(String) DEFAULT '',
+    `isp` LowCardinality(String) DEFAULT '',
     INDEX idx_campaign campaign_id TYPE set(1000) GRANULARITY 4,
     INDEX idx_click click_id TYPE bloom_filter(0.01) GRANULARITY 4,
     INDEX idx_order order_id TYPE bloom_filter(0.01) GRANULARITY 4,
@@ -108,10 +175,48 @@ CREATE TABLE links
     `status` LowCardinality(String) DEFAULT 'active',
     `created_at` DateTime64(3, 'UTC'),
     `updated_at` DateTime64(3, 'UTC'),
-    `version` UInt64
+    `version` UInt64,
+    `variants` String DEFAULT '[]',
+    `rules` String DEFAULT '[]',
+    `targeting` String DEFAULT '{}',
+    `fallback_url` String DEFAULT ''
 )
 ENGINE = ReplacingMergeTree(version)
 ORDER BY code
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE partners
+(
+    `id` String,
+    `name` String,
+    `contact_name` String,
+    `contact_email` String,
+    `status` LowCardinality(String) DEFAULT 'active',
+    `created_at` DateTime64(3, 'UTC'),
+    `updated_at` DateTime64(3, 'UTC'),
+    `version` UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY id
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE placements
+(
+    `id` String,
+    `site_key` String,
+    `name` String,
+    `position` String,
+    `width` UInt16,
+    `height` UInt16,
+    `campaign_ids` Array(String),
+    `targeting` String,
+    `status` LowCardinality(String) DEFAULT 'active',
+    `created_at` DateTime64(3, 'UTC'),
+    `updated_at` DateTime64(3, 'UTC'),
+    `version` UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY id
 SETTINGS index_granularity = 8192;
 
 CREATE TABLE rejects
@@ -142,6 +247,21 @@ ENGINE = ReplacingMergeTree
 ORDER BY version
 SETTINGS index_granularity = 8192;
 
+CREATE TABLE sessions
+(
+    `id_hash` String,
+    `user_id` String,
+    `csrf_secret` String,
+    `created_at` DateTime64(3, 'UTC'),
+    `expires_at` DateTime64(3, 'UTC'),
+    `revoked` Bool DEFAULT false,
+    `version` UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY id_hash
+TTL toDateTime(expires_at) + toIntervalDay(1)
+SETTINGS index_granularity = 8192;
+
 CREATE TABLE sites
 (
     `site_key` String,
@@ -152,8 +272,26 @@ CREATE TABLE sites
     `status` LowCardinality(String) DEFAULT 'active',
     `created_at` DateTime64(3, 'UTC'),
     `updated_at` DateTime64(3, 'UTC'),
-    `version` UInt64
+    `version` UInt64,
+    `advertiser_id` String DEFAULT ''
 )
 ENGINE = ReplacingMergeTree(version)
 ORDER BY site_key
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE users
+(
+    `id` String,
+    `username` String,
+    `display_name` String,
+    `role` LowCardinality(String),
+    `partner_id` String DEFAULT '',
+    `password_hash` String,
+    `status` LowCardinality(String) DEFAULT 'active',
+    `created_at` DateTime64(3, 'UTC'),
+    `updated_at` DateTime64(3, 'UTC'),
+    `version` UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY id
 SETTINGS index_granularity = 8192;

@@ -136,6 +136,7 @@ class ServerProcess:
             cmp_ = http.post(
                 "/api/v1/campaigns", json={"name": "Data plan Q4", "advertiser_id": adv["id"]}
             ).json()
+            http.post("/api/v1/partners", json={"id": "nmg-portal", "name": "Hohhot Portal Co."})
             site = http.post(
                 "/api/v1/sites",
                 json={

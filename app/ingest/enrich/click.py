@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable
 
-from app.ingest.reasons import RejectReason
+from app.ingest.enrich.pipeline import NO_DROPS, Drops
 from app.ingest.record import Record
 from app.store.client import Store
 
@@ -35,24 +35,34 @@ class ClickIndex:
         self._capacity = capacity
         self._clicks: OrderedDict[str, dict[str, str]] = OrderedDict()
 
-    def remember_click(self, record: Record) -> RejectReason | None:
+    def remember_click(self, records: list[Record]) -> Drops:
         """Step: keep each click (after put_site gave it partner and channel) for the visits
         and orders that follow it, in this batch or later ones."""
-        if record.get("event_type") == "click" and record.get("click_id"):
-            self._clicks[record["click_id"]] = {c: record.get(c, "") for c in _CLICK_COLUMNS}
-            if len(self._clicks) > self._capacity:
-                self._clicks.popitem(last=False)
-        return None
+        clicks, capacity = self._clicks, self._capacity
+        for record in records:
+            if record.get("event_type") == "click" and record.get("click_id"):
+                clicks[record["click_id"]] = {c: record.get(c, "") for c in _CLICK_COLUMNS}
+                if len(clicks) > capacity:
+                    clicks.popitem(last=False)
+        return NO_DROPS
 
     def prefetch(self, records: Iterable[Record]) -> None:
-        """Load the clicks this batch refers to and memory does not hold (one query)."""
-        wanted = {
-            r["click_id"]
-            for r in records
-            if r.get("click_id")
-            and r.get("event_type") != "click"
-            and r["click_id"] not in self._clicks
-        }
+        """Load the clicks this batch refers to and memory does not hold (one query).
+
+        A click earlier in the same batch is left out: remember_click (a step before
+        put_click) keeps it before any later record of the batch looks it up, replacing
+        whatever the query would have loaded.
+        """
+        in_batch: set[str] = set()
+        wanted: set[str] = set()
+        for r in records:
+            click_id = r.get("click_id")
+            if not click_id:
+                continue
+            if r.get("event_type") == "click":
+                in_batch.add(click_id)
+            elif click_id not in self._clicks and click_id not in in_batch:
+                wanted.add(click_id)
         if not wanted or self._store is None:
             return
         rows = self._store.query(
@@ -67,21 +77,23 @@ class ClickIndex:
     def get(self, click_id: str) -> dict[str, str] | None:
         return self._clicks.get(click_id)
 
-    def put_click(self, record: Record) -> RejectReason | None:
-        click_id = record.get("click_id")
-        if not click_id or record.get("event_type") == "click":
-            return None
-        click = self._clicks.get(click_id)
-        if click is None:
-            return None
-        for column in SOURCE_FIELDS:
-            if click[column]:
-                record[column] = click[column]
-        if not record.get("visitor_id") and click["visitor_id"]:
-            record["visitor_id"] = click["visitor_id"]
-        if record.get("_src") == "postback":
-            props = record.setdefault("props", {})
-            props["postback_ip"] = record.get("ip", "")
-            record["ip"] = click["ip"]
-            record["user_agent"] = click["user_agent"]
-        return None
+    def put_click(self, records: list[Record]) -> Drops:
+        clicks = self._clicks
+        for record in records:
+            click_id = record.get("click_id")
+            if not click_id or record.get("event_type") == "click":
+                continue
+            click = clicks.get(click_id)
+            if click is None:
+                continue
+            for column in SOURCE_FIELDS:
+                if click[column]:
+                    record[column] = click[column]
+            if not record.get("visitor_id") and click["visitor_id"]:
+                record["visitor_id"] = click["visitor_id"]
+            if record.get("_src") == "postback":
+                props = record.setdefault("props", {})
+                props["postback_ip"] = record.get("ip", "")
+                record["ip"] = click["ip"]
+                record["user_agent"] = click["user_agent"]
+        return NO_DROPS

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from importlib import resources
 from typing import Any, NamedTuple
 
@@ -11,7 +11,7 @@ from ua_parser import Domain, load_lazy_builtins
 from ua_parser.core import PartialResult
 from ua_parser.regex import Resolver
 
-from app.ingest.reasons import RejectReason
+from app.ingest.enrich.pipeline import NO_DROPS, Drops, Step
 from app.ingest.record import Record
 
 DEVICE_TYPES = frozenset({"desktop", "mobile", "tablet", "bot", "other"})
@@ -235,20 +235,21 @@ def device_class(ua: str) -> str:
     return "desktop"
 
 
-def put_device(parser: DeviceParser) -> Callable[[Record], RejectReason | None]:
+def put_device(parser: DeviceParser) -> Step:
     """Enrichment step: fill browser, OS, device type and bot flag from the user agent."""
     parse = parser.parse
 
     # Named like the factory so tracebacks and reprs say which step this is.
-    def put_device(record: Record) -> RejectReason | None:
-        (
-            record["browser"],
-            record["browser_version"],
-            record["os"],
-            record["os_version"],
-            record["device_type"],
-            record["is_bot"],
-        ) = parse(record.get("user_agent") or "")
-        return None
+    def put_device(records: list[Record]) -> Drops:
+        for record in records:
+            (
+                record["browser"],
+                record["browser_version"],
+                record["os"],
+                record["os_version"],
+                record["device_type"],
+                record["is_bot"],
+            ) = parse(record.get("user_agent") or "")
+        return NO_DROPS
 
     return put_device

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable
 
+from app.ingest.enrich.pipeline import Drops
 from app.ingest.reasons import RejectReason
 from app.ingest.record import Record
 from app.store.client import Store
@@ -46,14 +47,18 @@ class OrderIndex:
         for row in rows:
             self._seen[(row[0], row[1], row[2])] = None
 
-    def drop_duplicate_order(self, record: Record) -> RejectReason | None:
-        if record.get("event_type") != "order":
-            return None
-        key = order_key(record)
-        if key in self._seen or key in self._batch:
-            return RejectReason.DUPLICATE_ORDER
-        self._batch.add(key)
-        return None
+    def drop_duplicate_order(self, records: list[Record]) -> Drops:
+        drops = []
+        seen, batch = self._seen, self._batch
+        for index, record in enumerate(records):
+            if record.get("event_type") != "order":
+                continue
+            key = order_key(record)
+            if key in seen or key in batch:
+                drops.append((index, RejectReason.DUPLICATE_ORDER))
+            else:
+                batch.add(key)
+        return drops
 
     def commit(self) -> None:
         """The batch is in ClickHouse: its orders now count as seen."""

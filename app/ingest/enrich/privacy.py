@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from app.ingest.reasons import RejectReason
+from app.ingest.enrich.pipeline import NO_DROPS, Drops
 from app.ingest.record import Record
 
 
@@ -19,8 +19,14 @@ def truncate(ip: str) -> str:
     return str(ipaddress.IPv6Address(int(addr) & ~((1 << 80) - 1)))
 
 
-def truncate_ip(record: Record) -> RejectReason | None:
-    ip = record.get("ip")
-    if ip:
-        record["ip"] = truncate(ip)
-    return None
+def truncate_ip(records: list[Record]) -> Drops:
+    # A visitor's address comes back many times in a slice: truncate each one once.
+    done: dict[str, str] = {}
+    for record in records:
+        ip = record.get("ip")
+        if ip:
+            short = done.get(ip)
+            if short is None:
+                short = done[ip] = truncate(ip)
+            record["ip"] = short
+    return NO_DROPS

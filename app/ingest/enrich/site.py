@@ -4,23 +4,26 @@ that came through a tracked link."""
 
 from __future__ import annotations
 
-from app.ingest.reasons import RejectReason
+from app.ingest.enrich.pipeline import NO_DROPS, Drops, Step
 from app.ingest.record import Record
 from app.store.catalog_cache import CatalogCache
 
 
-def make_put_site(catalog: CatalogCache):  # noqa: ANN201 (returns a Step)
-    def put_site(record: Record) -> RejectReason | None:
+def make_put_site(catalog: CatalogCache) -> Step:
+    def put_site(records: list[Record]) -> Drops:
+        # One snapshot for the slice: the refresher swaps it whole, never edits it.
         snapshot = catalog.snapshot
-        if not record.get("partner_id"):
-            site = snapshot.sites.get(record.get("site_key", ""))
-            if site is not None:
-                record["partner_id"] = site.partner
-                record["channel"] = site.channel
-        if not record.get("advertiser_id") and record.get("campaign_id"):
-            campaign = snapshot.campaigns.get(record["campaign_id"])
-            if campaign is not None:
-                record["advertiser_id"] = campaign.advertiser_id
-        return None
+        sites, campaigns = snapshot.sites, snapshot.campaigns
+        for record in records:
+            if not record.get("partner_id"):
+                site = sites.get(record.get("site_key", ""))
+                if site is not None:
+                    record["partner_id"] = site.partner
+                    record["channel"] = site.channel
+            if not record.get("advertiser_id") and record.get("campaign_id"):
+                campaign = campaigns.get(record["campaign_id"])
+                if campaign is not None:
+                    record["advertiser_id"] = campaign.advertiser_id
+        return NO_DROPS
 
     return put_site

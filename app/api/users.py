@@ -1,0 +1,276 @@
+"""Accounts API: users and roles (admin only), `/me`, and API keys (a user's own, or any for
+an admin). Password hashes and key hashes never leave the store; a new key is shown once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
+from pydantic_core import PydanticCustomError
+
+from app.api.deps import AdminDep, AuthStateDep, Principal, ReadDep, StoreDep, session_of
+from app.auth import api_keys, passwords, users
+from app.store.client import Store
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+Role = Literal["admin", "media_buyer", "finance", "partner"]
+Status = Literal["active", "disabled"]
+
+_lower = BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v)
+Username = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=128, pattern=r"^[a-z0-9][a-z0-9_.@+-]*$"),
+    _lower,
+]
+# The same slug as a site's `partner` (app.api.catalog), which a partner user is bound to.
+PartnerSlug = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$"),
+    _lower,
+]
+DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+KeyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+def _password(value: str) -> str:
+    problem = passwords.password_problem(value)
+    if problem:
+        raise PydanticCustomError("password_policy", problem)
+    return value
+
+
+Password = Annotated[str, AfterValidator(_password)]
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: Username
+    role: Role
+    password: Password
+    display_name: DisplayName = ""
+    partner_id: PartnerSlug | None = None
+
+
+class UserPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role | None = None
+    partner_id: PartnerSlug | None = None
+    display_name: DisplayName | None = None
+    status: Status | None = None
+    password: Password | None = None
+
+
+class UserOut(BaseModel):
+    id: str
+    username: str
+    display_name: str
+    role: str
+    partner_id: str | None
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class MeOut(BaseModel):
+    user_id: str
+    username: str
+    display_name: str
+    role: str
+    partner_id: str | None
+    via: str
+    csrf_token: str | None = None  # for fetch() calls made with the session cookie
+
+
+class ApiKeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: KeyName
+    user_id: str | None = None  # default: the caller; another user's only for an admin
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    user_id: str
+    name: str
+    prefix: str
+    last4: str
+    revoked: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str  # shown this once; the store keeps only its hash
+
+
+def field_error(field: str, message: str, kind: str = "value_error") -> RequestValidationError:
+    return RequestValidationError([{"loc": ("body", field), "msg": message, "type": kind}])
+
+
+def _not_found(field: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, {"error": "not_found", "field": field})
+
+
+# -- the operations, shared with the pages (app.web.pages) ---------------------------------
+
+
+def create_user(store: Store, body: UserIn, actor: Principal) -> users.User:
+    """Raises RequestValidationError naming the field. Callers holding an AuthState clear its
+    cache after any account change."""
+    if body.role == "partner" and not body.partner_id:
+        raise field_error("partner_id", "a partner user needs the partner it belongs to")
+    if body.role != "partner" and body.partner_id:
+        raise field_error("partner_id", "only users with role partner have a partner_id")
+    user = users.new_user(
+        body.username,
+        body.role,
+        body.password,
+        display_name=body.display_name,
+        partner_id=body.partner_id,
+    )
+    try:
+        saved = users.create(store, user, actor=actor.username, actor_role=actor.role)
+    except users.UsernameTaken:
+        raise field_error(
+            "username", "a user with this username exists", "already_exists"
+        ) from None
+    return saved
+
+
+def update_user(store: Store, user: users.User, body: UserPatch, actor: Principal) -> users.User:
+    role = body.role or user.role
+    partner_id = body.partner_id if body.partner_id is not None else user.partner_id
+    if role != "partner":
+        if body.partner_id is not None:
+            raise field_error("partner_id", "only users with role partner have a partner_id")
+        partner_id = None
+    elif not partner_id:
+        raise field_error("partner_id", "a partner user needs the partner it belongs to")
+    if user.id == actor.user_id:  # an admin cannot lock themselves out by mistake
+        if role != user.role:
+            raise field_error("role", "you cannot change your own role")
+        if body.status == "disabled":
+            raise field_error("status", "you cannot disable your own account")
+    changed = replace(
+        user,
+        role=role,
+        partner_id=partner_id,
+        display_name=body.display_name if body.display_name is not None else user.display_name,
+        status=body.status or user.status,
+    )
+    if body.password is not None:
+        changed = users.with_password(changed, body.password)
+    return users.update(store, user, changed, actor=actor.username, actor_role=actor.role)
+
+
+# -- users ------------------------------------------------------------------------------------
+
+
+@router.post("/users", status_code=status.HTTP_201_CREATED, response_model=UserOut)
+def create(body: UserIn, principal: AdminDep, store: StoreDep, state: AuthStateDep) -> Any:
+    user = create_user(store, body, principal)
+    state.cache.clear()
+    return user.public()
+
+
+@router.get("/users", response_model=list[UserOut])
+def list_users(_: AdminDep, store: StoreDep) -> Any:
+    return [u.public() for u in users.load_all(store)]
+
+
+@router.get("/users/{user_id}", response_model=UserOut)
+def get_user(user_id: str, _: AdminDep, store: StoreDep) -> Any:
+    user = users.get(store, user_id)
+    if user is None:
+        raise _not_found("user_id")
+    return user.public()
+
+
+@router.patch("/users/{user_id}", response_model=UserOut)
+def patch_user(
+    user_id: str, body: UserPatch, principal: AdminDep, store: StoreDep, state: AuthStateDep
+) -> Any:
+    user = users.get(store, user_id)
+    if user is None:
+        raise _not_found("user_id")
+    updated = update_user(store, user, body, principal)
+    state.cache.clear()
+    return updated.public()
+
+
+@router.get("/me", response_model=MeOut)
+def me(principal: ReadDep, request: Request, store: StoreDep, state: AuthStateDep) -> Any:
+    user = state.cache.user(store, principal.user_id) if principal.via != "token" else None
+    session = session_of(request)
+    return MeOut(
+        user_id=principal.user_id,
+        username=principal.username,
+        display_name=user.display_name if user else principal.username,
+        role=principal.role,
+        partner_id=principal.partner_id,
+        via=principal.via,
+        csrf_token=session.csrf_secret if session else None,
+    )
+
+
+# -- API keys ---------------------------------------------------------------------------------
+
+
+def _visible_key(store: Store, key_id: str, principal: Principal) -> api_keys.ApiKey:
+    """A key the caller may manage: its own, or any for an admin (else 404, not 403: no
+    telling which key ids exist)."""
+    key = api_keys.get(store, key_id)
+    if key is None or (principal.role != "admin" and key.user_id != principal.user_id):
+        raise _not_found("key_id")
+    return key
+
+
+@router.post("/api-keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
+def create_api_key(body: ApiKeyIn, principal: ReadDep, store: StoreDep, state: AuthStateDep) -> Any:
+    user_id = body.user_id or principal.user_id
+    if user_id != principal.user_id and principal.role != "admin":
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            {"error": "forbidden", "detail": "only an admin creates keys for another user"},
+        )
+    if principal.via == "token" and not body.user_id:
+        raise field_error("user_id", "the admin token is no user: name the user the key is for")
+    user = users.get(store, user_id)
+    if user is None:
+        raise field_error("user_id", "no user has this id", "not_found")
+    if not user.active:
+        raise field_error("user_id", "this user is disabled")
+    secret, key = api_keys.create(
+        store, user.id, body.name, actor=principal.username, actor_role=principal.role
+    )
+    state.cache.clear()
+    return ApiKeyCreated(**key.public(), key=secret)
+
+
+@router.get("/api-keys", response_model=list[ApiKeyOut])
+def list_api_keys(principal: ReadDep, store: StoreDep, user_id: str | None = None) -> Any:
+    """Your own keys; an admin sees everyone's, or one user's with ?user_id=."""
+    if principal.role != "admin":
+        if user_id not in (None, principal.user_id):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                {"error": "forbidden", "detail": "only an admin lists another user's keys"},
+            )
+        user_id = principal.user_id
+    return [k.public() for k in api_keys.list_keys(store, user_id)]
+
+
+@router.delete("/api-keys/{key_id}", response_model=ApiKeyOut)
+def revoke_api_key(key_id: str, principal: ReadDep, store: StoreDep, state: AuthStateDep) -> Any:
+    key = _visible_key(store, key_id, principal)
+    revoked = api_keys.revoke(store, key, actor=principal.username, actor_role=principal.role)
+    state.cache.clear()
+    return revoked.public()

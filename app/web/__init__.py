@@ -1,0 +1,1 @@
+"""Server-rendered pages of the back office (jinja2): login, home, users."""
