@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parents[1]
 GEOIP = REPO / ".cache" / "geoip" / "GeoLite2-City.mmdb"
+ISP = REPO / ".cache" / "geoip" / "ip2region.db"
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "loadtest"))
 
@@ -149,6 +150,12 @@ def seed(settings: Any) -> dict[str, Any]:
                     "landing_url": "https://shop.example.cn/gd",
                     "variants": [],
                 },
+                {
+                    "id": "unicom",
+                    "targeting": {"carriers": ["china_unicom"]},
+                    "landing_url": "https://shop.example.cn/unicom",
+                    "variants": [],
+                },
             ],
         ),
     )
@@ -263,6 +270,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         data_dir=tmp,
         loader_in_process=False,
         geoip_db=GEOIP,
+        isp_db=ISP,
         spool_fsync_ms=args.fsync_ms,
         trusted_proxies=(),
     )

@@ -15,6 +15,7 @@ from pydantic_core import PydanticCustomError
 
 from app.api.deps import AdminDep, AuthStateDep, Principal, ReadDep, StoreDep, session_of
 from app.auth import api_keys, passwords, users
+from app.store import catalog
 from app.store.client import Store
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -122,6 +123,12 @@ def _not_found(field: str) -> HTTPException:
 # -- the operations, shared with the pages (app.web.pages) ---------------------------------
 
 
+def _check_partner(store: Store, partner_id: str | None) -> None:
+    """A partner user is bound to a partner of the catalog: its scope is that partner's sites."""
+    if partner_id and catalog.get(store, catalog.Partner, partner_id) is None:
+        raise field_error("partner_id", "no partner has this id", "not_found")
+
+
 def create_user(store: Store, body: UserIn, actor: Principal) -> users.User:
     """Raises RequestValidationError naming the field. Callers holding an AuthState clear its
     cache after any account change."""
@@ -129,6 +136,7 @@ def create_user(store: Store, body: UserIn, actor: Principal) -> users.User:
         raise field_error("partner_id", "a partner user needs the partner it belongs to")
     if body.role != "partner" and body.partner_id:
         raise field_error("partner_id", "only users with role partner have a partner_id")
+    _check_partner(store, body.partner_id)
     user = users.new_user(
         body.username,
         body.role,
@@ -154,6 +162,8 @@ def update_user(store: Store, user: users.User, body: UserPatch, actor: Principa
         partner_id = None
     elif not partner_id:
         raise field_error("partner_id", "a partner user needs the partner it belongs to")
+    if body.partner_id is not None:
+        _check_partner(store, body.partner_id)
     if user.id == actor.user_id:  # an admin cannot lock themselves out by mistake
         if role != user.role:
             raise field_error("role", "you cannot change your own role")

@@ -158,7 +158,7 @@ class Loader:
         self, events: list[Record], rejects: list[Record], token: str, *, release: bool
     ) -> BatchResult:
         """With `release`, `events` is ours: each slice's records are let go once converted,
-        while still in cache (freed at the end of the batch, they cost twice as much)."""
+        while still in cache (freed all at the end of the batch: ~0.5 µs more per event)."""
         enricher = self.enricher
         enricher.clicks.prefetch(events)
         enricher.orders.prefetch(events)

@@ -42,6 +42,7 @@ def staff(server: ServerProcess) -> dict[str, str]:
 
 
 def test_create_list_get_and_update_a_user(admin):
+    admin.post("/api/v1/partners", json={"id": "nmg-portal", "name": "NMG"})  # may exist
     body = {
         "username": "  Wang.Fang@Example.cn ",
         "role": "partner",

@@ -27,6 +27,9 @@ def make_user(
     if partner_id:
         body["partner_id"] = partner_id
     with server.admin() as http:
+        if partner_id and http.get(f"/api/v1/partners/{partner_id.lower()}").status_code == 404:
+            made = http.post("/api/v1/partners", json={"id": partner_id, "name": partner_id})
+            assert made.status_code == 201, made.text  # a partner user needs its partner
         response = http.post("/api/v1/users", json=body)
     assert response.status_code == 201, response.text
     return response.json()

@@ -122,6 +122,13 @@ def test_with_a_server_the_first_admin_is_made_with_the_bootstrap_token(server):
 
 def test_without_a_server_commands_open_the_store(offline_env):
     env = offline_env
+    partner = adtrack(env, "partners", "add", "--id", "nmg-portal", "--name", "NMG", "--json")
+    assert partner.returncode == 0, partner.stderr
+    orphan = adtrack(
+        env, "users", "create", "bob", "--role", "partner", "--partner", "nosuchpartner",
+        "--password-stdin", stdin=PASSWORD + "\n",
+    )  # fmt: skip
+    assert orphan.returncode == 2 and "no partner has this id" in orphan.stderr, orphan.stderr
     created = adtrack(
         env, "users", "create", "alice", "--role", "partner", "--partner", "nmg-portal",
         "--name", "Alice", "--password-stdin", "--json", stdin=PASSWORD + "\n",

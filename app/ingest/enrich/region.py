@@ -15,13 +15,21 @@ from app.targeting.visitor import region_codes
 CACHE_MAX = 200_000
 
 
+_CODES: dict[tuple[str, str, str], tuple[str, str]] = {}  # few distinct places: keep them
+
+
 def put_region(records: list[Record]) -> Drops:
+    codes = _CODES
     for record in records:
         country = record.get("country_code")
         if country:
-            record["province_code"], record["city_code"] = region_codes(
-                country, record.get("province") or "", record.get("city") or ""
-            )
+            place = (country, record.get("province") or "", record.get("city") or "")
+            found = codes.get(place)
+            if found is None:
+                if len(codes) >= CACHE_MAX:
+                    codes.clear()
+                found = codes[place] = region_codes(*place)
+            record["province_code"], record["city_code"] = found
     return NO_DROPS
 
 
