@@ -7,25 +7,14 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tests.auth.helpers import PASSWORD, make_user
-from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, MISSING
 from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.browser
 
 _ITEM = r"/admin/catalog/{plural}/([^/?]+)\?notice=created$"
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(MISSING, pytrace=False)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

