@@ -12,6 +12,7 @@ needs the session's CSRF token, in the `X-CSRF-Token` header or the `csrf_token`
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
@@ -254,24 +255,31 @@ ReadPageDep = Annotated[
 # -- partner scope --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PartnerScope:
+    """What a partner user may see of the events: hits on its own sites, and the visits
+    and orders its clicks brought to advertisers' sites (their partner_id is the partner's)."""
+
+    partner_id: str
+    site_keys: tuple[str, ...]
+
+
 def site_scope(
     principal: Annotated[Principal, Depends(current_principal)], runtime: RuntimeDep
-) -> tuple[str, ...] | None:
-    """The site keys a caller may see: None for everyone in-house (all sites), a partner's
-    own sites (maybe none) for role partner. Pair it with a role check on the route."""
+) -> PartnerScope | None:
+    """None for everyone in-house (all events); a partner's scope for role partner. Pair it
+    with a role check on the route."""
     if principal.role != "partner":
         return None
     catalog = get_catalog(runtime)
-    return tuple(
-        sorted(
-            key
-            for key, site in catalog.snapshot.sites.items()
-            if principal.partner_id and site.partner == principal.partner_id
-        )
+    partner = principal.partner_id or ""
+    keys = sorted(
+        k for k, site in catalog.snapshot.sites.items() if partner and site.partner == partner
     )
+    return PartnerScope(partner, tuple(keys))
 
 
-SiteScopeDep = Annotated[tuple[str, ...] | None, Depends(site_scope)]
+SiteScopeDep = Annotated[PartnerScope | None, Depends(site_scope)]
 
 
 def client_address(request: Request, trusted: ClientIp) -> str:

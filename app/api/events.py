@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from app.api.deps import ReadDep, RuntimeDep, SiteScopeDep, StoreDep, TeamDep
+from app.api.deps import PartnerScope, ReadDep, RuntimeDep, SiteScopeDep, StoreDep, TeamDep
 from app.ingest.spool import spool_depth
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
@@ -90,11 +90,19 @@ def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _scoped(scope: tuple[str, ...] | None) -> tuple[list[str], dict[str, Any]]:
-    """The condition (and its bound parameter) that keeps a partner to its own sites."""
+def _scoped(
+    scope: PartnerScope | None, *, by_partner: bool = True
+) -> tuple[list[str], dict[str, Any]]:
+    """The condition (and its bound parameters) that keeps a partner to its own rows: its
+    sites' hits, and (`by_partner`, for events) the visits and orders its clicks brought."""
     if scope is None:
         return [], {}
-    return ["site_key IN {scope_keys:Array(String)}"], {"scope_keys": list(scope)}
+    params: dict[str, Any] = {"scope_keys": list(scope.site_keys)}
+    condition = "site_key IN {scope_keys:Array(String)}"
+    if by_partner and scope.partner_id:
+        condition = f"({condition} OR partner_id = {{scope_partner:String}})"
+        params["scope_partner"] = scope.partner_id
+    return [condition], params
 
 
 @router.get("/events", summary="Recent events, newest first")
@@ -153,7 +161,7 @@ def list_rejects(
     if reason:
         conditions.append("reason = {reason:String}")
         params["reason"] = reason
-    scoped, scope_params = _scoped(scope)
+    scoped, scope_params = _scoped(scope, by_partner=False)
     conditions += scoped
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     sql = (

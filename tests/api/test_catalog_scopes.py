@@ -123,3 +123,25 @@ def test_csv_import_is_all_or_nothing(server, world):
         assert done.status_code == 200, done.text
         assert [s["domain"] for s in done.json()["created"]] == ["a.cn", "b.cn"]
         assert len(http.get("/api/v1/sites").json()) == before + 2
+
+
+def test_a_partner_sees_the_visits_its_clicks_brought_to_the_advertiser(server, world):
+    with server.admin() as http:
+        shop = http.post("/api/v1/sites", json={
+            "name": "Shop", "advertiser_id": world["adv"]["id"], "domain": "shop.cn",
+            "channel": "owned",
+        }).json()  # fmt: skip
+    with server.client() as hits:
+        click = hits.get(world["link_mine"]["url"].replace(server.base_url, ""),
+                         follow_redirects=False)  # fmt: skip
+        landing = click.headers["location"]
+        assert hits.get("/p.gif", params={"s": shop["site_key"], "e": "visit",
+                                          "url": landing}).status_code == 200  # fmt: skip
+        hits.get("/p.gif", params={"s": shop["site_key"], "e": "visit", "url": "https://shop.cn/"})
+    server.wait_events(2, site_key=shop["site_key"])
+    with bearer(server, world["keys"]["partner"]) as http:
+        mine = http.get("/api/v1/events", params={"event_type": "visit"}).json()["events"]
+    assert [(e["site_key"], e["partner_id"]) for e in mine] == [(shop["site_key"], "p-mine")]
+    other = make_user(server, "scope-other", "partner", partner_id="p-theirs")
+    with bearer(server, api_key(server, other["id"])) as http:
+        assert http.get("/api/v1/events", params={"event_type": "visit"}).json()["events"] == []
