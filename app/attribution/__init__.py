@@ -1,0 +1,1 @@
+"""Analytics: the query layer, funnels, attribution models and channel ranking."""
