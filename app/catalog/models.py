@@ -85,11 +85,23 @@ class AdvertiserPatch(_In):
     status: STATUS | None = None
 
 
+# Words the pages use after /admin/catalog/{plural}/: never a key someone chooses.
+RESERVED_IDS = frozenset({"import", "new", "export"})
+
+
+def _not_reserved(value: str) -> str:
+    if value in RESERVED_IDS:
+        raise ValueError(f"{value!r} is reserved; choose another id")
+    return value
+
+
 class PartnerIn(_In):
     id: Slug = Field(description="a short name for the partner, e.g. nmg-portal; sites use it")
     name: Name
     contact_name: Text = ""
     contact_email: Email = ""
+
+    _id = field_validator("id")(classmethod(lambda cls, v: _not_reserved(v)))
 
 
 class PartnerPatch(_In):
@@ -112,6 +124,7 @@ class ChannelIn(_In):
     tags: list[Tag] = Field(default_factory=list, max_length=50)
 
     _type = field_validator("type")(classmethod(lambda cls, v: _channel_type(v)))
+    _id = field_validator("id")(classmethod(lambda cls, v: _not_reserved(v)))
 
 
 class ChannelPatch(_In):

@@ -162,6 +162,7 @@ INVALID = [
     ("sites", lambda w: {**SITE, "channel": "nosuchchannel"}, "channel"),
     ("partners", lambda w: {"id": "p1", "name": "again"}, "id"),
     ("partners", lambda w: {"id": "Bad Id", "name": "x"}, "id"),
+    ("partners", lambda w: {"id": "import", "name": "x"}, "id"),
     ("channels", lambda w: {"id": "c1", "name": "x", "type": "nosuchtype"}, "type"),
     ("links", lambda w: _link(w, placement_id="pl_nosuchone"), "placement_id"),
     ("links", lambda w: _link(w, fallback_url="javascript:x"), "fallback_url"),
