@@ -50,7 +50,45 @@ class _Chain:
     members: dict[str, NDArray[np.intp]]  # channel -> states whose tuple contains it
 
 
+def _build_first_order(journeys: Sequence[Journey]) -> _Chain:
+    """Order 1, where a state is one channel: the paths become one flat array of channel
+    ids and every count is a numpy reduction (the general builder's loop per touch was
+    most of the time on a million journeys)."""
+    ids: dict[str, int] = {}
+    flat: list[int] = []
+    lengths: list[int] = []
+    flows: list[int] = []
+    conv: list[int] = []
+    nulls: list[int] = []
+    revenue: list[float] = []
+    for journey in journeys:
+        flow = journey.conversions + journey.nulls
+        if flow == 0:
+            continue
+        flat.extend([ids.setdefault(c, len(ids) + 1) for c in journey.path])
+        lengths.append(len(journey.path))
+        flows.append(flow)
+        conv.append(journey.conversions)
+        nulls.append(journey.nulls)
+        revenue.append(float(journey.revenue))
+    n = len(ids) + 1
+    dst = np.asarray(flat, dtype=np.intp)
+    length_a = np.asarray(lengths, dtype=np.intp)
+    ends = np.cumsum(length_a)
+    starts = ends - length_a
+    src = np.empty_like(dst)
+    if len(dst):
+        src[1:] = dst[:-1]
+        src[starts] = START  # every path begins at the start state
+    weight_a = np.repeat(np.asarray(flows, dtype=np.float64), length_a)
+    last_a = dst[ends - 1] if len(dst) else np.zeros(0, dtype=np.intp)
+    return _assemble(n, src, dst, weight_a, last_a, conv, nulls, revenue,
+                     {c: np.asarray([i], dtype=np.intp) for c, i in ids.items()})  # fmt: skip
+
+
 def _build_chain(journeys: Sequence[Journey], order: int) -> _Chain:
+    if order == 1:
+        return _build_first_order(journeys)
     index: dict[tuple[str, ...], int] = {(): START}
     src: list[int] = []
     dst: list[int] = []
@@ -79,10 +117,36 @@ def _build_chain(journeys: Sequence[Journey], order: int) -> _Chain:
         nulls.append(journey.nulls)
         revenue.append(float(journey.revenue))
 
-    n = len(index)
-    src_a = np.asarray(src, dtype=np.intp)
-    weight_a = np.asarray(weight, dtype=np.float64)
-    last_a = np.asarray(last, dtype=np.intp)
+    grouped: dict[str, list[int]] = {}
+    for key, state in index.items():
+        for channel in set(key):
+            grouped.setdefault(channel, []).append(state)
+    members = {c: np.asarray(s, dtype=np.intp) for c, s in grouped.items()}
+    return _assemble(
+        len(index),
+        np.asarray(src, dtype=np.intp),
+        np.asarray(dst, dtype=np.intp),
+        np.asarray(weight, dtype=np.float64),
+        np.asarray(last, dtype=np.intp),
+        conv,
+        nulls,
+        revenue,
+        members,
+    )
+
+
+def _assemble(
+    n: int,
+    src_a: NDArray[np.intp],
+    dst_a: NDArray[np.intp],
+    weight_a: NDArray[np.float64],
+    last_a: NDArray[np.intp],
+    conv: list[int],
+    nulls: list[int],
+    revenue: list[float],
+    members: dict[str, NDArray[np.intp]],
+) -> _Chain:
+    """Counts to probabilities: Q (transient to transient) and the exit rewards."""
     conv_out = np.bincount(last_a, weights=np.asarray(conv, dtype=np.float64), minlength=n)
     null_out = np.bincount(last_a, weights=np.asarray(nulls, dtype=np.float64), minlength=n)
     rev_out = np.bincount(last_a, weights=np.asarray(revenue, dtype=np.float64), minlength=n)
@@ -91,15 +155,9 @@ def _build_chain(journeys: Sequence[Journey], order: int) -> _Chain:
     outflow[outflow == 0] = 1.0
 
     q = sp.coo_matrix(
-        (weight_a / outflow[src_a], (src_a, np.asarray(dst, dtype=np.intp))), shape=(n, n)
+        (weight_a / outflow[src_a], (src_a, dst_a)), shape=(n, n)
     ).tocsr()  # duplicates (same transition from many paths) are summed here
     rewards = np.column_stack([conv_out / outflow, rev_out / outflow])
-
-    grouped: dict[str, list[int]] = {}
-    for key, state in index.items():
-        for channel in set(key):
-            grouped.setdefault(channel, []).append(state)
-    members = {c: np.asarray(s, dtype=np.intp) for c, s in grouped.items()}
     return _Chain(q, rewards, members)
 
 
