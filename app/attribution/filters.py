@@ -1,0 +1,124 @@
+"""The typed filter every analytics query takes, and the WHERE fragment built from it.
+
+Values travel only as bound parameters (`{name:Type}`); the column names and dimension
+expressions come only from the allow-lists here. Dates are calendar days in the report's time
+zone (Asia/Shanghai unless told), turned into a half-open UTC range on `ts`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_TZ = "Asia/Shanghai"
+
+# Filter field -> `events` column; a list filter is `column IN {field:Array(String)}`.
+LIST_COLUMNS: dict[str, str] = {
+    "channel": "channel",
+    "partner_id": "partner_id",
+    "site_key": "site_key",
+    "campaign_id": "campaign_id",
+    "placement_id": "placement_id",
+    "creative_id": "creative_id",
+    "province_code": "province_code",
+    "city_code": "city_code",
+    "device_type": "device_type",
+    "os": "os",
+    "browser": "browser",
+    "isp": "isp",
+}
+
+# Dimension (API name) -> column expression over `events`. `{tz:String}` is always bound by
+# `where`, so `day` and `hour` are the report's calendar, not UTC's.
+DIMENSIONS: dict[str, str] = {
+    **LIST_COLUMNS,
+    "province": "province",
+    "city": "city",
+    "event_name": "event_name",
+    "day": "toString(toDate(ts, {tz:String}))",
+    "hour": "toString(toHour(toTimeZone(ts, {tz:String})))",
+}
+
+
+class FilterError(ValueError):
+    """A filter that cannot be turned into a query (bad zone, empty range, unknown name)."""
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Which events a report reads: `start`..`end` are inclusive calendar days in `tz`."""
+
+    start: date
+    end: date
+    tz: str = DEFAULT_TZ
+    channel_type: tuple[str, ...] = ()  # catalog channel types, e.g. ("search", "campus")
+    channel: tuple[str, ...] = ()
+    partner_id: tuple[str, ...] = ()
+    site_key: tuple[str, ...] = ()
+    campaign_id: tuple[str, ...] = ()
+    placement_id: tuple[str, ...] = ()
+    creative_id: tuple[str, ...] = ()
+    province_code: tuple[str, ...] = ()
+    city_code: tuple[str, ...] = ()
+    device_type: tuple[str, ...] = ()
+    os: tuple[str, ...] = ()
+    browser: tuple[str, ...] = ()
+    isp: tuple[str, ...] = ()
+    include_bots: bool = False
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise FilterError(f"end {self.end} is before start {self.start}")
+        try:
+            ZoneInfo(self.tz)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise FilterError(f"unknown time zone {self.tz!r}") from exc
+        for f in fields(self):
+            if f.name in LIST_COLUMNS or f.name == "channel_type":
+                value = getattr(self, f.name)
+                if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+                    raise FilterError(f"{f.name} must be a sequence of strings")
+                # Frozen: normalise lists to sorted tuples so equal filters give equal SQL.
+                object.__setattr__(self, f.name, tuple(sorted(set(value))))
+
+    def utc_range(self) -> tuple[datetime, datetime]:
+        """[start, end) in UTC: local midnight of `start` to local midnight after `end`."""
+        zone = ZoneInfo(self.tz)
+        start = datetime.combine(self.start, time(), zone).astimezone(UTC)
+        end = datetime.combine(self.end + timedelta(days=1), time(), zone).astimezone(UTC)
+        return start, end
+
+
+def where(flt: Filter) -> tuple[str, dict[str, Any]]:
+    """The WHERE fragment (no `WHERE` keyword) over bare `events` columns, and its parameters.
+
+    Always binds `start`, `end` and `tz`; list filters that are empty add nothing.
+    """
+    start, end = flt.utc_range()
+    conditions = ["ts >= {start:DateTime64(3, 'UTC')}", "ts < {end:DateTime64(3, 'UTC')}"]
+    params: dict[str, Any] = {"start": start, "end": end, "tz": flt.tz}
+    if not flt.include_bots:
+        conditions.append("is_bot = 0")
+    if flt.channel_type:
+        conditions.append(
+            "channel IN (SELECT id FROM channels FINAL WHERE type IN {channel_type:Array(String)})"
+        )
+        params["channel_type"] = list(flt.channel_type)
+    for name, column in LIST_COLUMNS.items():
+        values = getattr(flt, name)
+        if values:
+            conditions.append(f"{column} IN {{{name}:Array(String)}}")
+            params[name] = list(values)
+    return " AND ".join(conditions), params
+
+
+def dimension(name: str) -> str:
+    """The column expression of an allow-listed dimension; FilterError for any other name."""
+    try:
+        return DIMENSIONS[name]
+    except KeyError:
+        raise FilterError(
+            f"unknown dimension {name!r}; one of: {', '.join(sorted(DIMENSIONS))}"
+        ) from None

@@ -1,0 +1,399 @@
+"""Funnels against the embedded engine: seeded visitors go through the real loader, and every
+figure is checked against a brute-force recomputation of windowFunnel's walk in Python."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.attribution import funnel
+from app.attribution.filters import Filter, FilterError, where
+from app.attribution.funnel import DEFAULT_STEPS, Step
+from app.ingest.loader import Loader, build_enricher
+from app.ingest.record import EventIds, dumps
+from app.ingest.spool import SpoolWriter
+from app.metrics import Metrics
+from app.settings import load_settings
+from app.store import catalog
+from app.store.catalog_cache import CatalogCache
+from app.store.client import open_store
+from app.store.migrate import migrate
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DAY1 = date(2024, 3, 1)
+BASE = datetime.combine(DAY1, datetime.min.time(), SHANGHAI)  # 2024-02-29 16:00 UTC
+ALL_DAYS = Filter(date(2024, 2, 20), date(2024, 3, 20))
+HOUR = 3600
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
+)
+BOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+# ip -> province_code (GB/T 2260) the loader derives from the test GeoIP database.
+PLACES = {"202.106.0.20": "110000", "113.96.77.1": "440000"}
+
+
+@dataclass
+class Truth:
+    """What the generator knows about one stored event."""
+
+    person: str
+    ms: int
+    event_type: str
+    event_name: str
+    channel: str
+    province_code: str
+    is_bot: int
+    dims: dict[str, str] = field(default_factory=dict)
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _generate(rng: random.Random, sites: dict[str, tuple[str, str]], landing: str, n: int):
+    """Spool records and their truth: partner-side impressions and clicks under one visitor
+    id, landing-side visits, sign-ups and orders under another (or a postback with only the
+    click id), drop-offs at every step, slow visitors, bots, direct visitors, repeats."""
+    ids = EventIds()
+    records: list[dict] = []
+    truth: list[Truth] = []
+    midnight = BASE + timedelta(days=1)
+    for i in range(n):
+        site, channel = sites[rng.choice(sorted(sites))]
+        ip = rng.choice(sorted(PLACES))
+        bot = rng.random() < 0.06
+        ua = BOT if bot else CHROME
+        person, landing_id, click_id = f"pv{i}", f"lv{i}", f"c{i}"
+        if rng.random() < 0.15:  # around local midnight, for the date-range test
+            t = _ms(midnight) + rng.randint(-20 * 60_000, 20 * 60_000)
+        else:
+            t = _ms(BASE - timedelta(hours=12)) + rng.randint(0, 3 * 86_400_000)
+
+        def after(t: int) -> int:
+            if rng.random() < 0.15:
+                return t + rng.randint(2 * HOUR * 1000, 6 * HOUR * 1000)  # outside 1 h
+            return t + 1 + int(rng.expovariate(1 / 600_000))
+
+        def put(event_type: str, ms: int, *, vid: str, cid: str = "", name: str = "", **kw):
+            on_landing = event_type in ("visit", "event", "order")
+            record = {
+                "event_id": ids.next(),
+                "event_type": event_type,
+                "event_name": name,
+                "ts": ms,
+                "site_key": landing if on_landing else site,
+                "visitor_id": vid,
+                "click_id": cid,
+                "ip": ip,
+                "user_agent": ua,
+                **kw,
+            }
+            records.append(record)
+            stored_channel = channel if (cid or not on_landing) else "owned"
+            truth.append(Truth(person, ms, event_type, name, stored_channel, PLACES[ip], bot))
+
+        direct = rng.random() < 0.1
+        if not direct:
+            if rng.random() < 0.9:
+                put("impression", t, vid=person)
+            if rng.random() < 0.1:  # a second impression later: a restarted chain
+                put("impression", t + rng.randint(1, 3 * HOUR * 1000), vid=person)
+            if rng.random() < 0.5:
+                continue
+            t = after(t)
+            put("click", t, vid=person, cid=click_id)
+            if rng.random() < 0.3:
+                continue
+        t = after(t)
+        put("visit", t, vid=landing_id, cid="" if direct else click_id)
+        if rng.random() < 0.5:
+            t = after(t)
+            put("event", t, vid=landing_id, name="signup")
+        if rng.random() < 0.4:
+            t = after(t)
+            order = {"order_id": f"o{i}", "order_status": "approved", "amount": "10.50"}
+            if not direct and rng.random() < 0.5:  # a postback: the click id, no visitor
+                put("order", t, vid="", cid=click_id, **order)
+            else:
+                put("order", t, vid=landing_id, **order)
+    return records, truth
+
+
+def _brute(
+    truth: list[Truth],
+    steps: tuple[Step, ...],
+    window_s: int,
+    flt: Filter,
+    by: str | None = None,
+) -> dict:
+    """{value: (visitors per step, lower-median seconds per gap)} by windowFunnel's walk."""
+    start, end = (_ms(x) for x in flt.utc_range())
+    per_person: dict[str, list[Truth]] = defaultdict(list)
+    for e in truth:
+        if not start <= e.ms < end or (e.is_bot and not flt.include_bots):
+            continue
+        if flt.province_code and e.province_code not in flt.province_code:
+            continue
+        if flt.channel and e.channel not in flt.channel:
+            continue
+        per_person[e.person].append(e)
+    counts: dict = defaultdict(lambda: [0] * len(steps))
+    gaps: dict = defaultdict(lambda: [[] for _ in steps[1:]])
+    for events in per_person.values():
+        walk = sorted(
+            (e.ms, k)
+            for e in events
+            for k, s in enumerate(steps)
+            if e.event_type == s.event_type and (not s.event_name or e.event_name == s.event_name)
+        )
+        chains: list[list[int] | None] = [None] * len(steps)
+        for ms, k in walk:
+            if chains[-1] is not None:
+                break
+            if k == 0:
+                chains[0] = [ms]
+            elif chains[k - 1] is not None and ms <= chains[k - 1][0] + window_s * 1000:
+                chains[k] = [*chains[k - 1], ms]
+        level = max((k + 1 for k, c in enumerate(chains) if c is not None), default=0)
+        if not level:
+            continue
+        first = min((e for e in events if _matches(e, steps[0])), key=lambda e: e.ms)
+        value = {None: None, "channel": first.channel, "province_code": first.province_code}[by]
+        for k in range(level):
+            counts[value][k] += 1
+        chain = chains[level - 1]
+        for k in range(level - 1):
+            gaps[value][k].append(chain[k + 1] - chain[k])
+    return {
+        value: (
+            counts[value],
+            [statistics.median_low(g) / 1000 if g else None for g in gaps[value]],
+        )
+        for value in counts
+    }
+
+
+def _matches(e: Truth, step: Step) -> bool:
+    return e.event_type == step.event_type and (
+        not step.event_name or e.event_name == step.event_name
+    )
+
+
+def _figures(result: funnel.Funnel) -> dict:
+    return {
+        row.value: (
+            [s.visitors for s in row.steps],
+            [s.median_seconds for s in row.steps[1:]],
+        )
+        for row in result.rows
+    }
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory, geo_db):
+    data_dir = tmp_path_factory.mktemp("funnel")
+    settings_ = load_settings(data_dir=data_dir, geoip_db=geo_db[0])
+    store = open_store(settings_.clickhouse_url)
+    migrate(store)
+    sites = {}
+    for name, partner, channel in (("Portal", "p1", "national_portal"), ("Forum", "p2", "forum")):
+        site = catalog.save(store, catalog.new_site(name, partner, f"{partner}.example", channel))
+        sites[channel] = (site.site_key, channel)  # by channel: the same draws every run
+    landing = catalog.save(store, catalog.new_site("Shop", "adv", "shop.example", "owned"))
+    cache = CatalogCache(store)
+    cache.refresh()
+    loader = Loader(store, build_enricher(settings_, cache, store), Metrics(), settings_.spool_dir)
+    records, truth = _generate(random.Random(20240301), sites, landing.site_key, 1500)
+    writer = SpoolWriter(settings_.spool_dir, fsync_ms=1000, segment_ms=60_000).open()
+    for record in records:
+        writer.append(dumps(record))
+    writer.close()
+    loader.drain_once()
+    assert store.query("SELECT count() FROM events")[0][0] == len(records)
+    yield store, truth
+    store.close()
+
+
+def test_the_generated_data_exercises_every_case(loaded):
+    store, truth = loaded
+    assert len(truth) > 2500
+    assert {e.is_bot for e in truth} == {0, 1}
+    stored = dict(store.query("SELECT is_bot, count() FROM events GROUP BY is_bot"))
+    assert stored[1] == sum(e.is_bot for e in truth)
+    provinces = {r[0] for r in store.query("SELECT DISTINCT province_code FROM events")}
+    assert provinces == set(PLACES.values())
+    # Landing visits keep their own visitor id: only stitching joins them to the click.
+    assert (
+        store.query("SELECT countIf(visitor_id LIKE 'lv%') FROM events WHERE event_type = 'visit'")[
+            0
+        ][0]
+        > 100
+    )
+
+
+@pytest.mark.parametrize(
+    ("window_s", "by"),
+    [(HOUR, None), (HOUR, "channel"), (HOUR, "province_code"), (86_400, None), (60, None)],
+)
+def test_default_funnel_matches_brute_force(loaded, window_s, by):
+    store, truth = loaded
+    result = funnel.run(store, ALL_DAYS, window_seconds=window_s, by=by)
+    expected = _brute(truth, DEFAULT_STEPS, window_s, ALL_DAYS, by)
+    assert _figures(result) == expected
+    for row in result.rows:
+        first, *rest = row.steps
+        assert first.conversion is None and first.overall == 1.0
+        for prev, step in itertools.pairwise(row.steps):
+            if prev.visitors:
+                assert step.conversion == pytest.approx(step.visitors / prev.visitors)
+            assert step.overall == pytest.approx(step.visitors / first.visitors)
+    assert [r.entered for r in result.rows] == sorted(
+        (r.entered for r in result.rows), reverse=True
+    )
+
+
+def test_stitching_matters(loaded):
+    """Without joining landing ids to clicks, nobody would reach `visit` from an impression."""
+    store, _ = loaded
+    [row] = funnel.run(store, ALL_DAYS, window_seconds=86_400).rows
+    assert row.steps[2].visitors > 100 and row.steps[3].visitors > 30
+
+
+def test_custom_steps_with_an_event_name(loaded):
+    store, truth = loaded
+    steps = (Step("visit"), Step.parse("event:signup"), Step("order"))
+    result = funnel.run(store, ALL_DAYS, steps, window_seconds=HOUR)
+    assert _figures(result) == _brute(truth, steps, HOUR, ALL_DAYS)
+    assert result.rows[0].steps[1].step.label == "event:signup"
+
+
+def test_bots_are_left_out_unless_asked_for(loaded):
+    store, truth = loaded
+    with_bots = Filter(ALL_DAYS.start, ALL_DAYS.end, include_bots=True)
+    result = funnel.run(store, with_bots, window_seconds=HOUR)
+    assert _figures(result) == _brute(truth, DEFAULT_STEPS, HOUR, with_bots)
+    without = funnel.run(store, ALL_DAYS, window_seconds=HOUR)
+    assert result.rows[0].entered > without.rows[0].entered
+
+
+def test_province_and_channel_filters(loaded):
+    store, truth = loaded
+    for flt in (
+        Filter(ALL_DAYS.start, ALL_DAYS.end, province_code=("440000",)),
+        Filter(ALL_DAYS.start, ALL_DAYS.end, channel=("forum",)),
+        Filter(ALL_DAYS.start, ALL_DAYS.end, channel_type=("forum",)),
+    ):
+        brute_flt = Filter(flt.start, flt.end, province_code=flt.province_code)
+        if flt.channel or flt.channel_type:
+            brute_flt = Filter(flt.start, flt.end, channel=("forum",))
+        result = funnel.run(store, flt, window_seconds=HOUR, by="province_code")
+        assert _figures(result) == _brute(truth, DEFAULT_STEPS, HOUR, brute_flt, "province_code")
+    result = funnel.run(
+        store, Filter(ALL_DAYS.start, ALL_DAYS.end, province_code=("440000",)), by="province_code"
+    )
+    assert [r.value for r in result.rows] == ["440000"]
+
+
+def test_a_day_in_shanghai_starts_at_its_midnight(loaded):
+    store, truth = loaded
+    day2 = Filter(date(2024, 3, 2), date(2024, 3, 2))
+    start, end = day2.utc_range()
+    assert start == datetime(2024, 3, 1, 16, tzinfo=UTC) and end - start == timedelta(days=1)
+    near = [e for e in truth if abs(e.ms - _ms(start)) < 20 * 60_000]
+    assert len(near) > 50  # visitors straddle the boundary
+    result = funnel.run(store, day2, window_seconds=HOUR, by="channel")
+    assert _figures(result) == _brute(truth, DEFAULT_STEPS, HOUR, day2, "channel")
+    utc_day = Filter(date(2024, 3, 2), date(2024, 3, 2), tz="UTC")
+    assert _figures(funnel.run(store, utc_day, window_seconds=HOUR)) == _brute(
+        truth, DEFAULT_STEPS, HOUR, utc_day
+    )
+
+
+def test_a_day_dimension_follows_the_time_zone(loaded):
+    store, _ = loaded
+    days = [r.value for r in funnel.run(store, ALL_DAYS, by="day").rows]
+    assert "2024-03-01" in days and all(d.startswith("2024-0") for d in days)
+    hours = {r.value for r in funnel.run(store, ALL_DAYS, by="hour").rows}
+    assert hours <= {str(h) for h in range(24)}
+
+
+def test_hostile_values_are_just_values(loaded):
+    store, _ = loaded
+    hostile = "x' OR 1=1 --"
+    for name in ("channel", "site_key", "province_code", "os", "channel_type"):
+        flt = Filter(ALL_DAYS.start, ALL_DAYS.end, **{name: (hostile,)})
+        assert funnel.run(store, flt).rows == ()
+        sql, params = where(flt)
+        assert hostile not in sql and hostile in params[name]
+    steps = (Step("visit"), Step("event", hostile))
+    [row] = funnel.run(store, ALL_DAYS, steps).rows
+    assert row.steps[0].visitors > 0 and row.steps[1].visitors == 0
+    with pytest.raises(FilterError):
+        funnel.run(store, ALL_DAYS, by="channel) OR (1=1")
+    with pytest.raises(FilterError):
+        Step("visit' --")
+    with pytest.raises(FilterError):
+        Filter(ALL_DAYS.start, ALL_DAYS.end, tz="Asia/Shanghai'; --")
+    assert store.query("SELECT count() FROM events")[0][0] > 2500
+
+
+def test_the_query_text_is_stable_and_binds_every_value():
+    flt = Filter(DAY1, DAY1, channel=("b", "a", "a"), province_code=("440000",))
+    sql, params = funnel.build(flt, window_seconds=HOUR, by="channel")
+    assert funnel.build(flt, window_seconds=HOUR, by="channel") == (sql, params)
+    assert params["channel"] == ["a", "b"] and params["window_ms"] == HOUR * 1000
+    assert "channel IN {channel:Array(String)}" in sql
+    assert "windowFunnel({window_ms:UInt64})(ms, step = 1, step = 2, step = 3, step = 4)" in sql
+    with pytest.raises(FilterError):
+        funnel.build(flt, (Step("visit"),))
+
+
+_TYPES = ["impression", "click", "visit", "order"]
+# Per person, events as (seconds since their previous event, type): small gaps, so chains,
+# ties (gap 0) and events exactly at the window's edge are all common.
+_people = st.lists(
+    st.lists(st.tuples(st.integers(0, 6), st.sampled_from(_TYPES)), min_size=1, max_size=12),
+    min_size=1,
+    max_size=3,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    people=_people,
+    window_s=st.integers(1, 10),
+    steps=st.permutations(_TYPES).flatmap(lambda p: st.integers(2, 4).map(lambda n: p[:n])),
+)
+def test_any_events_match_the_brute_force(loaded, people, window_s, steps):
+    """Arbitrary orders, repeats and ties on a site of its own, against windowFunnel's walk."""
+    store, _ = loaded
+    site = f"prop{next(_SITES)}"
+    start_at = (BASE + timedelta(days=100)).astimezone(UTC)  # outside ALL_DAYS
+    truth = []
+    for p, events in enumerate(people):
+        t = _ms(start_at)
+        for gap, event_type in events:
+            t += gap * 1000
+            truth.append(Truth(f"{site}-v{p}", t, event_type, "", "", "", 0))
+    rows = [
+        [e.event_type, start_at + timedelta(milliseconds=e.ms - _ms(start_at)), e.person, site]
+        for e in truth
+    ]
+    store.insert_rows("events", rows, ["event_type", "ts", "visitor_id", "site_key"])
+    flt = Filter(date(2024, 6, 9), date(2024, 6, 9), site_key=(site,))
+    chosen = tuple(Step(s) for s in steps)
+    result = funnel.run(store, flt, chosen, window_seconds=window_s)
+    assert _figures(result) == _brute(truth, chosen, window_s, flt)
+
+
+_SITES = itertools.count()
