@@ -7,6 +7,7 @@ import logging
 import sys
 
 from app.cli_catalog import add_parsers
+from app.cli_stats import add_parsers as add_stats_parsers
 from app.cli_users import add_parsers as add_user_parsers
 from app.demo.cli import add_parser as add_demo_parser
 from app.settings import load_settings
@@ -165,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.set_defaults(func=cmd_geoip_fetch)
     add_parsers(sub)
     add_user_parsers(sub)
+    add_stats_parsers(sub)
     add_demo_parser(sub)
     return parser
 

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 import app
-from app.api import catalog, events, users
+from app.api import catalog, events, stats, users
 from app.api.deps import PageDenied
 from app.auth.state import build_state
 from app.store.client import StoreError
@@ -31,6 +31,7 @@ def create_api(runtime: Any, lifespan: Any = None) -> FastAPI:
     api.include_router(catalog.router)
     api.include_router(events.router)
     api.include_router(users.router)
+    api.include_router(stats.router)
     api.include_router(pages.router)
     api.include_router(catalog_pages.router)
     return api

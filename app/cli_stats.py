@@ -1,0 +1,137 @@
+"""`adtrack stats funnel|ranking`: the stats API on the command line (table, CSV or JSON).
+
+Routed like the catalog commands: through the running server's API, else on the store
+directly with the same report functions (`app.attribution.stats`), so both print the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+from typing import Any
+
+from app.attribution import stats
+from app.attribution.filters import DEFAULT_TZ, LIST_COLUMNS, Filter, FilterError
+from app.attribution.funnel import DEFAULT_WINDOW_SECONDS
+from app.cli_catalog import _api, _BadInput, _common, _emit, _print_json, _routed, _run
+from app.settings import Settings
+from app.store.client import Store
+
+_FILTER_FLAGS = (*LIST_COLUMNS, "channel_type")
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _params(args: argparse.Namespace) -> dict[str, Any]:
+    params: dict[str, Any] = {"start": args.start.isoformat(), "end": args.end.isoformat(),
+                              "tz": args.tz, "include_bots": args.include_bots or None}  # fmt: skip
+    for name in _FILTER_FLAGS:
+        if getattr(args, name):
+            params[name] = getattr(args, name)
+    return params
+
+
+def _filter(args: argparse.Namespace) -> Filter:
+    lists = {
+        name: tuple(v.strip() for v in (getattr(args, name) or "").split(",") if v.strip())
+        for name in _FILTER_FLAGS
+    }
+    try:
+        return Filter(args.start, args.end, args.tz, include_bots=args.include_bots, **lists)
+    except FilterError as exc:
+        raise _BadInput([("filter", str(exc))]) from exc
+
+
+def _checked(action: Any) -> Any:
+    try:
+        return action()
+    except FilterError as exc:
+        raise _BadInput([("report", str(exc))]) from exc
+
+
+def _funnel(args: argparse.Namespace) -> int:
+    params = {**_params(args), "steps": args.steps, "window": args.window, "by": args.by}
+
+    def via_store(store: Store, _: Settings) -> Any:
+        steps = [s for s in (args.steps or "").split(",") if s]
+        return _checked(lambda: stats.funnel_report(
+            store, _filter(args), steps, window_seconds=args.window, by=args.by))  # fmt: skip
+
+    answer = _routed(args, lambda t: _api(t, "GET", "/api/v1/stats/funnel", params=params),
+                     via_store)  # fmt: skip
+    if args.format == "json":
+        _print_json(answer)
+        return 0
+    rows = [
+        {"value": row["value"] or "(all)", "step": s["step"], "visitors": s["visitors"],
+         "conversion": _pct(s["conversion"]), "overall": _pct(s["overall"]),
+         "median_s": s["median_seconds"]}
+        for row in answer["rows"] for s in row["steps"]
+    ]  # fmt: skip
+    _emit(args, rows, ("value", "step", "visitors", "conversion", "overall", "median_s"), "rows")
+    return 0
+
+
+def _ranking(args: argparse.Namespace) -> int:
+    params = {**_params(args), "by": args.by, "trials_step": args.trials_step,
+              "success_step": args.success_step, "window": args.window,
+              "min_trials": args.min_trials}  # fmt: skip
+
+    def via_store(store: Store, _: Settings) -> Any:
+        return _checked(lambda: stats.ranking_report(
+            store, _filter(args), args.by, trials_step=args.trials_step,
+            success_step=args.success_step, window_seconds=args.window,
+            min_trials=args.min_trials))  # fmt: skip
+
+    answer = _routed(args, lambda t: _api(t, "GET", "/api/v1/stats/ranking", params=params),
+                     via_store)  # fmt: skip
+    if args.format == "json":
+        _print_json(answer)
+        return 0
+    rows = [
+        {**r, "rate": _pct(r["rate"]), "interval": f"{_pct(r['low'])}–{_pct(r['high'])}"}
+        for r in answer["rows"]
+    ]
+    _emit(args, rows, ("rank", "key", "successes", "trials", "rate", "interval", "verdict"),
+          "rows")  # fmt: skip
+    return 0
+
+
+def _pct(value: float | None) -> str:
+    return "" if value is None else f"{100 * value:.1f}%"
+
+
+def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+    common = _common()
+    report = argparse.ArgumentParser(add_help=False)
+    report.add_argument("--start", type=_date, required=True, help="first day (YYYY-MM-DD)")
+    report.add_argument("--end", type=_date, required=True, help="last day, included")
+    report.add_argument("--tz", default=DEFAULT_TZ, help=f"the days' time zone ({DEFAULT_TZ})")
+    report.add_argument("--include-bots", action="store_true", help="count bot traffic too")
+    report.add_argument("--window", type=int, default=DEFAULT_WINDOW_SECONDS,
+                        help="conversion window in seconds (7 days)")  # fmt: skip
+    for name in _FILTER_FLAGS:
+        report.add_argument(f"--{name.replace('_', '-')}", dest=name, default=None,
+                            help=f"only these {name} values (comma-separated)")  # fmt: skip
+    group = subparsers.add_parser("stats", help="funnels and rankings")
+    actions = group.add_subparsers(dest="action", required=True)
+    funnel = actions.add_parser("funnel", parents=[common, report], help="the conversion funnel")
+    funnel.add_argument(
+        "--steps",
+        default=None,
+        help="comma-separated, e.g. impression,click,visit,event:signup,order",
+    )
+    funnel.add_argument("--by", default=None, help="split by a dimension, e.g. channel")
+    funnel.set_defaults(func=_run(_funnel))
+    ranking = actions.add_parser("ranking", parents=[common, report],
+                                 help="rank a dimension by a step-to-step rate")  # fmt: skip
+    ranking.add_argument("--by", default="channel", help="channel, partner_id, site_key, …")
+    ranking.add_argument("--trials-step", default="click")
+    ranking.add_argument("--success-step", default="order")
+    ranking.add_argument("--min-trials", type=int, default=30)
+    ranking.set_defaults(func=_run(_ranking))

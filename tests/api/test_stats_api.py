@@ -1,0 +1,120 @@
+"""Funnel and ranking through the real server: hits sent over HTTP, figures read from the
+stats API and the CLI, checked against what was sent; roles and bad filters."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.auth.helpers import api_key, bearer, make_user
+from tests.support.server import ServerProcess
+
+REPO = Path(__file__).resolve().parents[2]
+PHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, geo_db: tuple[Path, dict]) -> Iterator:
+    proc = ServerProcess(tmp_path_factory.mktemp("stats"), {"ADTRACK_GEOIP_DB": str(geo_db[0])})
+    yield proc.start()
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def traffic(server: ServerProcess) -> dict:
+    """Five visitors on the seeded partner site: all see the ad, A-D click, A-C visit the
+    advertiser's landing (under its own visitor ids), A and B order there."""
+    world = server.seed()
+    with server.admin() as http:
+        shop = http.post("/api/v1/sites", json={
+            "name": "Shop", "advertiser_id": world["advertiser"]["id"],
+            "domain": "shop.example.com", "channel": "owned",
+        }).json()  # fmt: skip
+    site, code = world["site"]["site_key"], world["link"]["code"]
+    for n, who in enumerate("ABCDE"):
+        # A phone's browser, not httpx's agent: reports leave bots out by default.
+        with server.client(headers={"User-Agent": PHONE}) as hits:
+            hits.cookies.set("adt_vid", f"partner-{who}")
+            hits.get("/p.gif", params={"s": site, "e": "impression", "vid": f"partner-{who}"})
+            if who == "E":
+                continue
+            landing = hits.get(f"/c/{code}", follow_redirects=False).headers["location"]
+            if who == "D":
+                continue
+            own = {"s": shop["site_key"], "vid": f"shop-{who}"}
+            hits.get("/p.gif", params={**own, "e": "visit", "url": landing})
+            if who in "AB":
+                hits.get("/p.gif", params={**own, "e": "order", "oid": f"o-{n}", "amt": "10"})
+    server.wait_events(5 + 4 + 3 + 2)
+    server.wait_drained()
+    return world
+
+
+def _today() -> str:
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+
+
+def test_the_funnel_counts_what_was_sent(server, traffic):
+    with server.admin() as http:
+        response = http.get("/api/v1/stats/funnel", params={"start": _today(), "end": _today()})
+    assert response.status_code == 200, response.text
+    [row] = response.json()["rows"]
+    counts = [(s["step"], s["visitors"]) for s in row["steps"]]
+    assert counts == [("impression", 5), ("click", 4), ("visit", 3), ("order", 2)]
+    assert [s["conversion"] for s in row["steps"]] == [None, 0.8, 0.75, pytest.approx(2 / 3)]
+
+
+def test_ranking_by_partner_with_intervals(server, traffic):
+    with server.admin() as http:
+        answer = http.get("/api/v1/stats/ranking", params={
+            "start": _today(), "end": _today(), "by": "partner_id", "min_trials": 0,
+        }).json()  # fmt: skip
+    [row] = answer["rows"]
+    assert (row["key"], row["successes"], row["trials"], row["rate"]) == ("nmg-portal", 2, 4, 0.5)
+    assert row["low"] < 0.5 < row["high"] and row["verdict"] == "not_enough_data"
+
+
+def test_the_cli_shows_the_same_figures(server, traffic):
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "stats", "funnel", "--start", _today(), "--end",
+         _today(), "--json"],
+        cwd=REPO, env=server.env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    with server.admin() as http:
+        api = http.get("/api/v1/stats/funnel", params={"start": _today(), "end": _today()}).json()
+    assert json.loads(done.stdout) == api
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"start": "2026-11-02", "end": "2026-11-01"}, "end"),
+        ({"start": "2026-11-01", "end": "2026-11-02", "tz": "Mars/Base"}, "tz"),
+        ({"start": "2026-11-01", "end": "2026-11-02", "by": "ip; DROP TABLE events"}, "by"),
+        ({"start": "2026-11-01", "end": "2026-11-02", "steps": "impression,teleport"}, "steps"),
+        ({"start": "yesterday", "end": "2026-11-02"}, "start"),
+    ],
+)
+def test_bad_filters_are_422_naming_the_field(server, traffic, params, field):
+    with server.admin() as http:
+        response = http.get("/api/v1/stats/funnel", params=params)
+    assert response.status_code == 422, response.text
+    assert ["query", field] in [e["loc"][:2] for e in response.json()["detail"]]
+
+
+def test_partners_get_no_cross_partner_reports(server, traffic):
+    partner = make_user(server, "stats-partner", "partner", partner_id="nmg-portal")
+    with bearer(server, api_key(server, partner["id"])) as http:
+        response = http.get("/api/v1/stats/funnel", params={"start": _today(), "end": _today()})
+    assert response.status_code == 403
