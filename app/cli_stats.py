@@ -1,4 +1,5 @@
-"""`adtrack stats funnel|ranking`: the stats API on the command line (table, CSV or JSON).
+"""`adtrack stats funnel|ranking|attribution`: the stats API on the command line (table, CSV,
+JSON).
 
 Routed like the catalog commands: through the running server's API, else on the store
 directly with the same report functions (`app.attribution.stats`), so both print the same.
@@ -102,6 +103,36 @@ def _ranking(args: argparse.Namespace) -> int:
     return 0
 
 
+def _attribution(args: argparse.Namespace) -> int:
+    params = {**_params(args), "by": args.by, "models": args.models,
+              "click_lookback_days": args.click_lookback_days,
+              "view_lookback_days": args.view_lookback_days,
+              "half_life_days": args.half_life_days, "markov_order": args.markov_order}  # fmt: skip
+    chosen = tuple(m for m in (args.models or "").split(",") if m) or stats.ATTRIBUTION_MODELS
+
+    def via_store(store: Store, _: Settings) -> Any:
+        return _checked(lambda: stats.attribution_report(
+            store, _filter(args), args.by, chosen,
+            click_lookback_days=args.click_lookback_days,
+            view_lookback_days=args.view_lookback_days,
+            half_life_days=args.half_life_days, markov_order=args.markov_order))  # fmt: skip
+
+    answer = _routed(args, lambda t: _api(t, "GET", "/api/v1/stats/attribution", params=params),
+                     via_store)  # fmt: skip
+    if args.format == "json":
+        _print_json(answer)
+        return 0
+    names = answer["models"]
+    rows = [
+        {"value": row["value"], **{m: f"{row['conversions'][m]:.2f}" for m in names}}
+        for row in answer["rows"]
+    ]
+    rows.append({"value": "(total)",
+                 **{m: f"{answer['totals']['conversions'][m]:.2f}" for m in names}})  # fmt: skip
+    _emit(args, rows, ("value", *names), "rows")
+    return 0
+
+
 def _pct(value: float | None) -> str:
     return "" if value is None else f"{100 * value:.1f}%"
 
@@ -118,7 +149,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     for name in _FILTER_FLAGS:
         report.add_argument(f"--{name.replace('_', '-')}", dest=name, default=None,
                             help=f"only these {name} values (comma-separated)")  # fmt: skip
-    group = subparsers.add_parser("stats", help="funnels and rankings")
+    group = subparsers.add_parser("stats", help="funnels, rankings and attribution")
     actions = group.add_subparsers(dest="action", required=True)
     funnel = actions.add_parser("funnel", parents=[common, report], help="the conversion funnel")
     funnel.add_argument(
@@ -135,3 +166,15 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     ranking.add_argument("--success-step", default="order")
     ranking.add_argument("--min-trials", type=int, default=30)
     ranking.set_defaults(func=_run(_ranking))
+    attribution = actions.add_parser(
+        "attribution", parents=[common, report], help="conversions per channel, every model"
+    )
+    attribution.add_argument("--by", default="channel", help="channel, partner_id, …")
+    attribution.add_argument(
+        "--models", default=None, help=f"comma-separated: {','.join(stats.ATTRIBUTION_MODELS)}"
+    )
+    attribution.add_argument("--click-lookback-days", type=int, default=30)
+    attribution.add_argument("--view-lookback-days", type=int, default=1)
+    attribution.add_argument("--half-life-days", type=float, default=7.0)
+    attribution.add_argument("--markov-order", type=int, default=1, choices=(1, 2, 3))
+    attribution.set_defaults(func=_run(_attribution))

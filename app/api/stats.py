@@ -1,4 +1,4 @@
-"""Analytics routes: funnels and rankings over the shared query layer (`app.attribution`)."""
+"""Analytics routes: funnels, rankings and attribution over the query layer (`app.attribution`)."""
 
 from __future__ import annotations
 
@@ -95,3 +95,30 @@ def ranking(
         )  # fmt: skip
     except FilterError as exc:
         raise _invalid("by", exc) from None
+
+
+@router.get("/attribution", summary="Attributed conversions and revenue, every model side by side")
+def attribution(
+    _: TeamDep,
+    store: StoreDep,
+    flt: FilterDep,
+    by: str = "channel",
+    models: ListParam = [],  # noqa: B006
+    click_lookback_days: Annotated[int, Query(ge=0, le=366)] = 30,
+    view_lookback_days: Annotated[int, Query(ge=0, le=366)] = 1,
+    half_life_days: Annotated[float, Query(gt=0, le=366)] = 7.0,
+    markov_order: Annotated[int, Query(ge=1, le=3)] = 1,
+) -> dict[str, Any]:
+    chosen = _values(models) or stats.ATTRIBUTION_MODELS
+    try:
+        return stats.attribution_report(
+            store, flt, by, chosen, click_lookback_days=click_lookback_days,
+            view_lookback_days=view_lookback_days, half_life_days=half_life_days,
+            markov_order=markov_order,
+        )  # fmt: skip
+    except FilterError as exc:
+        text = str(exc)
+        field = (
+            "by" if "dimension" in text else "models" if "model" in text else "view_lookback_days"
+        )
+        raise _invalid(field, exc) from None

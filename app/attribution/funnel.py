@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from app.attribution import stitch
 from app.attribution.filters import Filter, FilterError, dimension, where
 from app.ingest.record import EVENT_TYPES
 from app.store.client import Store
@@ -98,7 +99,8 @@ def build(
         raise FilterError("window_seconds must be within 1 second and 366 days")
     condition, params = where(flt)
     params["window_ms"] = window_seconds * 1000
-    params["stitch_from"] = params["start"] - STITCH_LOOKBACK
+    stitching, stitch_params = stitch.ctes(params["start"] - STITCH_LOOKBACK, params["end"])
+    params.update(stitch_params)
     flags = []
     for i, step in enumerate(steps):
         params[f"step_type_{i}"] = step.event_type
@@ -126,24 +128,10 @@ def build(
     )
     sql = f"""
 WITH
-clicks AS (
-    SELECT click_id AS c_click, argMin(visitor_id, ts) AS c_person
-    FROM events
-    WHERE event_type = 'click' AND click_id != '' AND visitor_id != ''
-      AND ts >= {{stitch_from:DateTime64(3, 'UTC')}} AND ts < {{end:DateTime64(3, 'UTC')}}
-    GROUP BY click_id
-),
-aliases AS (
-    SELECT e.visitor_id AS a_visitor, argMin(c.c_person, e.ts) AS a_person
-    FROM events AS e INNER JOIN clicks AS c ON e.click_id = c.c_click
-    WHERE e.event_type != 'click' AND e.visitor_id != '' AND e.visitor_id != c.c_person
-      AND e.ts >= {{stitch_from:DateTime64(3, 'UTC')}} AND e.ts < {{end:DateTime64(3, 'UTC')}}
-    GROUP BY e.visitor_id
-),
+{stitching},
 hits AS (
     SELECT
-        multiIf(c.c_person != '', c.c_person, a.a_person != '', a.a_person, h.visitor_id)
-            AS person,
+        {stitch.PERSON} AS person,
         h.ms AS ms, h.dim AS dim, {", ".join(f"h.s{i} AS s{i}" for i in range(n))}
     FROM (
         SELECT visitor_id, click_id, toUInt64(toUnixTimestamp64Milli(ts)) AS ms,
@@ -151,8 +139,7 @@ hits AS (
         FROM events
         WHERE {condition} AND ({any_step})
     ) AS h
-    LEFT ANY JOIN clicks AS c ON h.click_id = c.c_click
-    LEFT ANY JOIN aliases AS a ON h.visitor_id = a.a_visitor
+    {stitch.JOINS}
 ),
 people AS (
     SELECT

@@ -5,10 +5,13 @@ same figure for the same question."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
-from app.attribution import funnel
+from app.attribution import funnel, paths
+from app.attribution import models as am
 from app.attribution.filters import Filter, FilterError
+from app.attribution.models.markov import MAX_ORDER as MARKOV_MAX_ORDER
 from app.attribution.ranking import RateRow, rank_rates
 from app.store.client import Store
 
@@ -71,3 +74,85 @@ def ranking_report(
         "rate": f"{steps[0].label} -> {steps[1].label}",
         "rows": [r.__dict__ for r in rank_rates(rows, min_trials=min_trials)],
     }
+
+
+ATTRIBUTION_MODELS = (
+    "last_click",
+    "first_click",
+    "linear",
+    "time_decay",
+    "position_based",
+    "markov",
+    "shapley",
+)
+
+
+def attribution_report(
+    store: Store,
+    flt: Filter,
+    by: str = "channel",
+    models: Sequence[str] = ATTRIBUTION_MODELS,
+    *,
+    click_lookback_days: int = 30,
+    view_lookback_days: int = 1,
+    half_life_days: float = 7.0,
+    markov_order: int = 1,
+) -> dict[str, Any]:
+    """Attributed conversions and revenue per value of `by`, every model side by side."""
+    unknown = [m for m in models if m not in ATTRIBUTION_MODELS]
+    if unknown or not models:
+        raise FilterError(f"unknown models {unknown}; any of: {', '.join(ATTRIBUTION_MODELS)}")
+    if half_life_days <= 0:
+        raise FilterError("half_life_days must be positive")
+    if not 1 <= markov_order <= MARKOV_MAX_ORDER:
+        raise FilterError(f"markov_order must be 1 to {MARKOV_MAX_ORDER}")
+    found = paths.journeys(
+        store, flt, by, click_lookback_days=click_lookback_days,
+        view_lookback_days=view_lookback_days,
+    )  # fmt: skip
+    results = {m: _attribute(m, found, half_life_days, markov_order) for m in models}
+    values = am.channels_of(found)
+    return {
+        "by": by,
+        "models": list(models),
+        "click_lookback_days": click_lookback_days,
+        "view_lookback_days": view_lookback_days,
+        "orders": sum(j.conversions for j in found),
+        "revenue": round(sum(float(j.revenue) for j in found), 2),
+        "journeys": len(found),
+        "rows": [
+            {
+                "value": value,
+                "conversions": {m: r.conversions.get(value, 0.0) for m, r in results.items()},
+                "revenue": {m: r.revenue.get(value, 0.0) for m, r in results.items()},
+            }
+            for value in values
+        ],
+        "totals": {
+            "conversions": {m: r.total_conversions for m, r in results.items()},
+            "revenue": {m: r.total_revenue for m, r in results.items()},
+        },
+    }
+
+
+def _attribute(
+    model: str, found: list[am.Journey], half_life_days: float, markov_order: int
+) -> am.Attribution:
+    converting = [j for j in found if j.conversions]
+    if model == "markov":
+        return am.markov(found, markov_order).attribution if converting else _none(model)
+    if model == "shapley":
+        return am.shapley(found).attribution
+    if model == "time_decay":
+        return am.time_decay(found, timedelta(days=half_life_days))
+    rules = {
+        "last_click": am.last_click,
+        "first_click": am.first_click,
+        "linear": am.linear,
+        "position_based": am.position_based,
+    }
+    return rules[model](found)
+
+
+def _none(model: str) -> am.Attribution:
+    return am.Attribution(model, {}, {})

@@ -118,3 +118,23 @@ def test_partners_get_no_cross_partner_reports(server, traffic):
     with bearer(server, api_key(server, partner["id"])) as http:
         response = http.get("/api/v1/stats/funnel", params={"start": _today(), "end": _today()})
     assert response.status_code == 403
+
+
+def test_attribution_hands_out_both_orders_in_every_model(server, traffic):
+    with server.admin() as http:
+        response = http.get("/api/v1/stats/attribution", params={
+            "start": _today(), "end": _today(), "markov_order": 2, "half_life_days": 3,
+        })  # fmt: skip
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["orders"] == 2 and answer["revenue"] == pytest.approx(20)
+    assert len(answer["models"]) == 7
+    for model in answer["models"]:
+        assert answer["totals"]["conversions"][model] == pytest.approx(2), model
+        assert answer["totals"]["revenue"][model] == pytest.approx(20), model
+        assert sum(r["conversions"][model] for r in answer["rows"]) == pytest.approx(2)
+    with server.admin() as http:
+        bad = http.get("/api/v1/stats/attribution", params={
+            "start": _today(), "end": _today(), "models": "astrology",
+        })  # fmt: skip
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][:2] == ["query", "models"]

@@ -1,0 +1,129 @@
+"""Touch paths per order: the journeys every attribution model reads.
+
+Per stitched person (`app.attribution.stitch`), the touches (impressions and clicks) from
+`click_lookback_days` before the range to its end, and the orders (approved or without a
+status) in the range. Each order in the range gets the path of the person's clicks
+within the click look-back and impressions within the view look-back before it, after the
+person's previous order (a conversion resets the path); an order without such touches is
+`("(direct)",)`. People with touches in the range and no order in it give one null journey
+with those touches. Touch-level filters apply to the touches only; orders are read for the
+range (and without bots unless the filter says so), whatever their own channel.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from app.attribution import stitch
+from app.attribution.filters import Filter, FilterError, dimension, where
+from app.attribution.models import Journey, aggregate
+from app.store.client import Store
+
+DIRECT = "(direct)"
+MAX_LOOKBACK_DAYS = 366
+
+
+def build(
+    flt: Filter, by: str = "channel", click_lookback_days: int = 30, view_lookback_days: int = 1
+) -> tuple[str, dict[str, Any]]:
+    """The query and its parameters (no store I/O): one row per touch or order, as
+    (person, ms, kind, value, amount) with kind 'click', 'impression' or 'order', sorted."""
+    if not 0 <= view_lookback_days <= click_lookback_days <= MAX_LOOKBACK_DAYS:
+        raise FilterError(f"look-backs must satisfy 0 <= view <= click <= {MAX_LOOKBACK_DAYS} days")
+    dim = dimension(by)
+    touch_flt = dataclasses.replace(flt, start=flt.start - timedelta(days=click_lookback_days))
+    touch_condition, params = where(touch_flt)
+    stitching, stitch_params = stitch.ctes(params["start"], params["end"])
+    params.update(stitch_params)
+    params["order_from"] = flt.utc_range()[0]
+    bots = "" if flt.include_bots else "AND is_bot = 0"
+    sql = f"""
+WITH
+{stitching},
+hits AS (
+    SELECT visitor_id, click_id, toUInt64(toUnixTimestamp64Milli(ts)) AS ms,
+           toString(event_type) AS kind, toString({dim}) AS value, toDecimal64(0, 2) AS amount
+    FROM events
+    WHERE {touch_condition} AND event_type IN ('impression', 'click')
+    UNION ALL
+    SELECT visitor_id, click_id, toUInt64(toUnixTimestamp64Milli(ts)) AS ms,
+           'order' AS kind, '' AS value, toDecimal64(amount, 2) AS amount
+    FROM events
+    WHERE event_type = 'order' AND order_status IN ('approved', '')
+      AND ts >= {{order_from:DateTime64(3, 'UTC')}} AND ts < {{end:DateTime64(3, 'UTC')}} {bots}
+)
+SELECT {stitch.PERSON} AS person, h.ms, h.kind, h.value, h.amount
+FROM hits AS h
+{stitch.JOINS}
+WHERE person != ''
+ORDER BY person, h.ms, h.kind, h.value
+"""  # noqa: S608 (identifiers from allow-lists; values are bound)
+    return sql, params
+
+
+def journeys(
+    store: Store,
+    flt: Filter,
+    by: str = "channel",
+    click_lookback_days: int = 30,
+    view_lookback_days: int = 1,
+) -> list[Journey]:
+    """Aggregated journeys (see the module docstring), sorted for stable output."""
+    sql, params = build(flt, by, click_lookback_days, view_lookback_days)
+    range_start, _ = flt.utc_range()
+    rows = store.query(sql, params)
+    people: dict[str, list[tuple[int, str, str, Decimal]]] = defaultdict(list)
+    for person, ms, kind, value, amount in rows:
+        people[person].append((int(ms), kind, value, Decimal(amount)))
+    found = assemble(
+        people.values(),
+        range_start_ms=int(range_start.timestamp() * 1000),
+        click_lookback_ms=click_lookback_days * 86_400_000,
+        view_lookback_ms=view_lookback_days * 86_400_000,
+    )
+    return sorted(aggregate(found), key=_order)
+
+
+def assemble(
+    people: Iterable[list[tuple[int, str, str, Decimal]]],
+    *,
+    range_start_ms: int,
+    click_lookback_ms: int,
+    view_lookback_ms: int,
+) -> list[Journey]:
+    """Journeys (not aggregated) from each person's time-ordered (ms, kind, value, amount)."""
+    out: list[Journey] = []
+    for events in people:
+        touches = [(ms, kind, value) for ms, kind, value, _ in events if kind != "order"]
+        times = [t[0] for t in touches]
+        orders = [(ms, amount) for ms, kind, _, amount in events if kind == "order"]
+        previous = -1
+        for ms, amount in orders:
+            path: list[str] = []
+            ages: list[float] = []
+            for t, kind, value in touches[
+                bisect.bisect_right(times, previous) : bisect.bisect_right(times, ms)
+            ]:
+                window = click_lookback_ms if kind == "click" else view_lookback_ms
+                if ms - t <= window:
+                    path.append(value)
+                    ages.append((ms - t) / 1000)
+            if not path:
+                path, ages = [DIRECT], [0.0]
+            out.append(Journey(tuple(path), 1, amount, 0, tuple(ages)))
+            previous = ms
+        if not orders:
+            path = [value for t, _, value in touches if t >= range_start_ms]
+            if path:
+                out.append(Journey(tuple(path), 0, Decimal(0), 1))
+    return out
+
+
+def _order(j: Journey) -> tuple:
+    return (j.path, j.touch_ages or (), j.conversions, j.nulls)
