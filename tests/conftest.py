@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.fake_npm import fake_npm  # noqa: F401 (a fixture for the fetch tests)
 from tests.support.mmdb import build_test_mmdb
 from tests.support.server import ServerProcess
 

