@@ -1,5 +1,5 @@
-"""`adtrack stats funnel|ranking|attribution`: the stats API on the command line (table, CSV,
-JSON).
+"""`adtrack stats funnel|ranking|attribution|traffic|distribution`: the stats API on the
+command line (table, CSV, JSON).
 
 Routed like the catalog commands: through the running server's API, else on the store
 directly with the same report functions (`app.attribution.stats`), so both print the same.
@@ -133,6 +133,48 @@ def _attribution(args: argparse.Namespace) -> int:
     return 0
 
 
+def _traffic(args: argparse.Namespace) -> int:
+    params = {**_params(args), "by": args.by, "returning_days": args.returning_days}
+
+    def via_store(store: Store, _: Settings) -> Any:
+        return _checked(lambda: stats.traffic_report(
+            store, _filter(args), args.by, returning_days=args.returning_days))  # fmt: skip
+
+    answer = _routed(args, lambda t: _api(t, "GET", "/api/v1/stats/traffic", params=params),
+                     via_store)  # fmt: skip
+    if args.format == "json":
+        _print_json(answer)
+        return 0
+    rows = [
+        {**r, "value": r["value"] or "(all)", "ctr": _pct(r["ctr"]),
+         "bounce_rate": _pct(r["bounce_rate"]),
+         "pv_per_visitor": "" if r["pv_per_visitor"] is None else f"{r['pv_per_visitor']:.2f}",
+         "avg_duration_s": "" if r["avg_visit_duration_s"] is None
+         else f"{r['avg_visit_duration_s']:.1f}", "amount": f"{r['amount']:.2f}"}
+        for r in answer["rows"]
+    ]  # fmt: skip
+    columns = ("value", "impressions", "clicks", "ctr", "visits", "visitors", "pv_per_visitor",
+               "sessions", "bounce_rate", "avg_duration_s", "new_visitors",
+               "returning_visitors", "orders", "amount")  # fmt: skip
+    _emit(args, rows, columns, "rows")
+    return 0
+
+
+def _distribution(args: argparse.Namespace) -> int:
+    params = {**_params(args), "unit": args.unit}
+
+    def via_store(store: Store, _: Settings) -> Any:
+        return _checked(lambda: stats.distribution_report(store, _filter(args), args.unit))
+
+    answer = _routed(args, lambda t: _api(t, "GET", "/api/v1/stats/distribution",
+                                          params=params), via_store)  # fmt: skip
+    if args.format == "json":
+        _print_json(answer)
+        return 0
+    _emit(args, answer["rows"], ("slot", "visits", "visitors"), "rows")
+    return 0
+
+
 def _pct(value: float | None) -> str:
     return "" if value is None else f"{100 * value:.1f}%"
 
@@ -178,3 +220,16 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     attribution.add_argument("--half-life-days", type=float, default=7.0)
     attribution.add_argument("--markov-order", type=int, default=1, choices=(1, 2, 3))
     attribution.set_defaults(func=_run(_attribution))
+    traffic = actions.add_parser(
+        "traffic", parents=[common, report], help="impressions, clicks, visits, UV, PV, …"
+    )
+    traffic.add_argument("--by", default=None, help="split by a dimension, e.g. channel")
+    traffic.add_argument("--returning-days", type=int, default=90,
+                         help="a visit this many days before the start makes a returning "
+                              "visitor (90)")  # fmt: skip
+    traffic.set_defaults(func=_run(_traffic))
+    distribution = actions.add_parser(
+        "distribution", parents=[common, report], help="visits per local hour or weekday"
+    )
+    distribution.add_argument("--unit", choices=("hour", "weekday"), default="hour")
+    distribution.set_defaults(func=_run(_distribution))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.exceptions import RequestValidationError
@@ -122,3 +122,30 @@ def attribution(
             "by" if "dimension" in text else "models" if "model" in text else "view_lookback_days"
         )
         raise _invalid(field, exc) from None
+
+
+@router.get("/traffic", summary="Traffic: impressions, clicks, CTR, visits, UV, PV, sessions, …")
+def traffic(
+    _: TeamDep,
+    store: StoreDep,
+    flt: FilterDep,
+    by: str | None = None,
+    returning_days: Annotated[int, Query(ge=1, le=366)] = 90,
+) -> dict[str, Any]:
+    try:
+        return stats.traffic_report(store, flt, by, returning_days=returning_days)
+    except FilterError as exc:
+        raise _invalid("by", exc) from None
+
+
+@router.get("/distribution", summary="Visits per local hour or weekday")
+def distribution(
+    _: TeamDep,
+    store: StoreDep,
+    flt: FilterDep,
+    unit: Literal["hour", "weekday"] = "hour",
+) -> dict[str, Any]:
+    try:
+        return stats.distribution_report(store, flt, unit)
+    except FilterError as exc:
+        raise _invalid("unit", exc) from None

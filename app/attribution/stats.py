@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from app.attribution import funnel, paths
+from app.attribution import funnel, paths, traffic
 from app.attribution import models as am
 from app.attribution.filters import Filter, FilterError
 from app.attribution.models.markov import MAX_ORDER as MARKOV_MAX_ORDER
@@ -156,3 +156,32 @@ def _attribute(
 
 def _none(model: str) -> am.Attribution:
     return am.Attribution(model, {}, {})
+
+
+def traffic_report(
+    store: Store,
+    flt: Filter,
+    by: str | None = None,
+    *,
+    returning_days: int = traffic.RETURNING_DAYS,
+) -> dict[str, Any]:
+    """Impressions, clicks, CTR, visits, UV, PV, sessions, duration, bounce, new vs
+    returning, orders and amount, overall or per value of `by` (see `app.attribution.traffic`
+    for each definition)."""
+    rows = traffic.run(store, flt, by, returning_days=returning_days)
+    return {
+        "by": by,
+        "session_gap_seconds": int(traffic.SESSION_GAP.total_seconds()),
+        "returning_days": returning_days,
+        "rows": [{**row.__dict__, "amount": float(row.amount)} for row in rows],
+    }
+
+
+def distribution_report(store: Store, flt: Filter, unit: str = "hour") -> dict[str, Any]:
+    """Visits and visitors per local hour (0-23) or ISO weekday (1 = Monday) in `flt.tz`."""
+    rows = traffic.distribution(store, flt, unit)
+    return {
+        "unit": unit,
+        "tz": flt.tz,
+        "rows": [{"slot": slot, "visits": v, "visitors": u} for slot, v, u in rows],
+    }

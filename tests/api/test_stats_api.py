@@ -138,3 +138,21 @@ def test_attribution_hands_out_both_orders_in_every_model(server, traffic):
             "start": _today(), "end": _today(), "models": "astrology",
         })  # fmt: skip
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][:2] == ["query", "models"]
+
+
+def test_traffic_counts_what_was_sent(server, traffic):
+    with server.admin() as http:
+        response = http.get("/api/v1/stats/traffic", params={"start": _today(), "end": _today()})
+        hours = http.get("/api/v1/stats/distribution", params={
+            "start": _today(), "end": _today(), "unit": "hour",
+        })  # fmt: skip
+        bad = http.get("/api/v1/stats/traffic", params={
+            "start": _today(), "end": _today(), "by": "ip; DROP TABLE events",
+        })  # fmt: skip
+    assert response.status_code == 200, response.text
+    [row] = response.json()["rows"]
+    assert (row["impressions"], row["clicks"], row["ctr"]) == (5, 4, 0.8)
+    assert (row["visits"], row["visitors"], row["orders"]) == (3, 3, 2)
+    assert row["amount"] == pytest.approx(20)
+    assert hours.status_code == 200 and sum(r["visits"] for r in hours.json()["rows"]) == 3
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][:2] == ["query", "by"]

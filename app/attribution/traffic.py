@@ -1,0 +1,185 @@
+"""Traffic metrics as media buyers read them, overall or per value of one dimension, and the
+visits' time-of-day / day-of-week distribution.
+
+Definitions (all over the filter's events; bots left out unless asked for):
+- impressions, clicks: events of those types; CTR = clicks / impressions (None without any).
+- visits: `visit` events (one per landing page view: the snippet sends a `visit` per page
+  view, virtual ones included), so page views = visits; PV per visitor = visits / visitors.
+- visitors (UV): distinct non-empty `visitor_id` over visits (the landing site's own cookie;
+  no cross-domain stitching here).
+- sessions: one visitor's visits (within the same dimension value) split where more than
+  `SESSION_GAP` (30 minutes) passes between consecutive visits; a gap of exactly 30:00 does
+  not split. Bounce rate = sessions with exactly one page view / sessions.
+- visit duration: the snippet reports a page view's visible time on `event:page_leave`
+  events (`duration_ms`, cumulative, one per hidden period, same `pageview_id` as the visit).
+  A visit's duration is the largest `duration_ms` of the page_leave events in the range with
+  its visitor and page view id; the average is over visits that have one (timed visits).
+- new vs returning: a visitor is returning when the same `visitor_id` has a visit (any site,
+  any filter) in the `returning_days` (90) before the range start; new otherwise.
+- orders, amount: `order` events whose status is approved or empty, their count and sum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from app.attribution.filters import Filter, FilterError, dimension, where
+from app.store.client import Store
+
+SESSION_GAP = timedelta(minutes=30)
+RETURNING_DAYS = 90
+UNITS = {
+    "hour": ("toHour(toTimeZone(ts, {tz:String}))", range(24)),
+    "weekday": ("toDayOfWeek(ts, 0, {tz:String})", range(1, 8)),  # 1 = Monday
+}
+
+
+@dataclass(frozen=True)
+class TrafficRow:
+    value: str | None  # the dimension value; None: no split
+    impressions: int
+    clicks: int
+    ctr: float | None
+    visits: int
+    visitors: int
+    page_views: int
+    pv_per_visitor: float | None
+    sessions: int
+    bounces: int
+    bounce_rate: float | None
+    timed_visits: int
+    avg_visit_duration_s: float | None
+    new_visitors: int
+    returning_visitors: int
+    orders: int
+    amount: Decimal
+
+
+def build(
+    flt: Filter, by: str | None = None, *, returning_days: int = RETURNING_DAYS
+) -> tuple[str, dict[str, Any]]:
+    """The traffic query and its parameters (no store I/O)."""
+    if not 1 <= returning_days <= 366:
+        raise FilterError("returning_days must be 1 to 366")
+    condition, params = where(flt)
+    params["gap_ms"] = int(SESSION_GAP.total_seconds() * 1000)
+    params["prior_from"] = params["start"] - timedelta(days=returning_days)
+    dim = dimension(by) if by else "''"
+    sql = f"""
+WITH
+prior AS (
+    SELECT DISTINCT visitor_id AS p_vid FROM events
+    WHERE event_type = 'visit' AND visitor_id != ''
+      AND ts >= {{prior_from:DateTime64(3, 'UTC')}} AND ts < {{start:DateTime64(3, 'UTC')}}
+),
+leaves AS (
+    SELECT visitor_id AS l_vid, pageview_id AS l_pv, max(duration_ms) AS l_ms, 1 AS l_one
+    FROM events
+    WHERE {condition} AND event_type = 'event' AND event_name = 'page_leave'
+      AND pageview_id != ''
+    GROUP BY visitor_id, pageview_id
+),
+hits AS (
+    SELECT {dim} AS dim, event_type, visitor_id, pageview_id,
+           toInt64(toUnixTimestamp64Milli(ts)) AS ms,
+           event_type = 'order' AND order_status IN ('approved', '') AS paid, amount
+    FROM events
+    WHERE {condition} AND event_type IN ('impression', 'click', 'visit', 'order')
+),
+totals AS (
+    SELECT dim,
+        countIf(event_type = 'impression') AS impressions,
+        countIf(event_type = 'click') AS clicks,
+        countIf(event_type = 'visit') AS visits,
+        countIf(paid) AS orders,
+        sumIf(amount, paid) AS amount,
+        countIf(event_type = 'visit' AND l.l_one = 1) AS timed_visits,
+        sumIf(l.l_ms, event_type = 'visit' AND l.l_one = 1) AS timed_ms
+    FROM hits AS h
+    LEFT ANY JOIN leaves AS l ON h.visitor_id = l.l_vid AND h.pageview_id = l.l_pv
+    GROUP BY dim
+),
+people AS (
+    SELECT dim, visitor_id,
+        arraySort(groupArray(ms)) AS times,
+        arrayCumSum(arrayMap((t, i) -> toUInt32(i = 1 OR t - times[i - 1] > {{gap_ms:Int64}}),
+                             times, arrayEnumerate(times))) AS ids,
+        ids[-1] AS sessions,
+        length(arrayFilter(k -> countEqual(ids, k) = 1, arrayDistinct(ids))) AS bounces,
+        visitor_id IN (SELECT p_vid FROM prior) AS returning
+    FROM hits
+    WHERE event_type = 'visit' AND visitor_id != ''
+    GROUP BY dim, visitor_id
+),
+visitors AS (
+    SELECT dim, count() AS visitors, sum(sessions) AS sessions, sum(bounces) AS bounces,
+           countIf(returning) AS returning_visitors
+    FROM people
+    GROUP BY dim
+)
+SELECT t.dim, t.impressions, t.clicks, t.visits, v.visitors, v.sessions, v.bounces,
+       v.returning_visitors, t.timed_visits, t.timed_ms, t.orders, t.amount
+FROM totals AS t
+LEFT JOIN visitors AS v ON t.dim = v.dim
+ORDER BY t.visits DESC, t.impressions DESC, t.dim
+"""  # noqa: S608 (the dimension expression comes from the allow-list; values are bound)
+    return sql, params
+
+
+def run(
+    store: Store, flt: Filter, by: str | None = None, *, returning_days: int = RETURNING_DAYS
+) -> list[TrafficRow]:
+    """One row per value of `by` (one row in all without it; none when nothing matched)."""
+    sql, params = build(flt, by, returning_days=returning_days)
+    rows = []
+    for record in store.query(sql, params):
+        dim, imp, clk, visits, uv, sessions, bounces, ret, timed, timed_ms, orders, amount = record
+        imp, clk, visits, uv = int(imp), int(clk), int(visits), int(uv)
+        sessions, bounces, timed = int(sessions), int(bounces), int(timed)
+        rows.append(
+            TrafficRow(
+                value=dim if by else None,
+                impressions=imp,
+                clicks=clk,
+                ctr=clk / imp if imp else None,
+                visits=visits,
+                visitors=uv,
+                page_views=visits,
+                pv_per_visitor=visits / uv if uv else None,
+                sessions=sessions,
+                bounces=bounces,
+                bounce_rate=bounces / sessions if sessions else None,
+                timed_visits=timed,
+                avg_visit_duration_s=int(timed_ms) / timed / 1000 if timed else None,
+                new_visitors=uv - int(ret),
+                returning_visitors=int(ret),
+                orders=int(orders),
+                amount=Decimal(str(amount)).quantize(Decimal("0.01")),
+            )
+        )
+    return rows
+
+
+def build_distribution(flt: Filter, unit: str = "hour") -> tuple[str, dict[str, Any]]:
+    if unit not in UNITS:
+        raise FilterError(f"unknown unit {unit!r}; one of: {', '.join(UNITS)}")
+    condition, params = where(flt)
+    sql = f"""
+SELECT {UNITS[unit][0]} AS slot, count() AS visits, uniqExactIf(visitor_id, visitor_id != '')
+FROM events
+WHERE {condition} AND event_type = 'visit'
+GROUP BY slot
+ORDER BY slot
+"""  # noqa: S608 (the unit expression comes from the allow-list; values are bound)
+    return sql, params
+
+
+def distribution(store: Store, flt: Filter, unit: str = "hour") -> list[tuple[int, int, int]]:
+    """(slot, visits, visitors) for every local hour 0-23 or ISO weekday 1-7 (Monday = 1) in
+    the filter's time zone, zeros included."""
+    sql, params = build_distribution(flt, unit)
+    found = {int(slot): (int(v), int(u)) for slot, v, u in store.query(sql, params)}
+    return [(slot, *found.get(slot, (0, 0))) for slot in UNITS[unit][1]]
