@@ -14,7 +14,7 @@ from typing import Any
 from app.attribution import stats
 from app.attribution.filters import DEFAULT_TZ, LIST_COLUMNS, Filter, FilterError
 from app.attribution.funnel import DEFAULT_WINDOW_SECONDS
-from app.cli_catalog import _api, _BadInput, _common, _emit, _print_json, _routed, _run
+from app.cli_common import BadInput, call_api, common_options, emit, print_json, routed, run_command
 from app.settings import Settings
 from app.store.client import Store
 
@@ -45,14 +45,14 @@ def _filter(args: argparse.Namespace) -> Filter:
     try:
         return Filter(args.start, args.end, args.tz, include_bots=args.include_bots, **lists)
     except FilterError as exc:
-        raise _BadInput([("filter", str(exc))]) from exc
+        raise BadInput([("filter", str(exc))]) from exc
 
 
 def _checked(action: Any) -> Any:
     try:
         return action()
     except FilterError as exc:
-        raise _BadInput([("report", str(exc))]) from exc
+        raise BadInput([("report", str(exc))]) from exc
 
 
 def _funnel(args: argparse.Namespace) -> int:
@@ -63,10 +63,10 @@ def _funnel(args: argparse.Namespace) -> int:
         return _checked(lambda: stats.funnel_report(
             store, _filter(args), steps, window_seconds=args.window, by=args.by))  # fmt: skip
 
-    answer = _routed(args, lambda t: _api(t, "GET", "/api/v1/stats/funnel", params=params),
+    answer = routed(args, lambda t: call_api(t, "GET", "/api/v1/stats/funnel", params=params),
                      via_store)  # fmt: skip
     if args.format == "json":
-        _print_json(answer)
+        print_json(answer)
         return 0
     rows = [
         {"value": row["value"] or "(all)", "step": s["step"], "visitors": s["visitors"],
@@ -74,7 +74,7 @@ def _funnel(args: argparse.Namespace) -> int:
          "median_s": s["median_seconds"]}
         for row in answer["rows"] for s in row["steps"]
     ]  # fmt: skip
-    _emit(args, rows, ("value", "step", "visitors", "conversion", "overall", "median_s"), "rows")
+    emit(args, rows, ("value", "step", "visitors", "conversion", "overall", "median_s"), "rows")
     return 0
 
 
@@ -89,16 +89,16 @@ def _ranking(args: argparse.Namespace) -> int:
             success_step=args.success_step, window_seconds=args.window,
             min_trials=args.min_trials))  # fmt: skip
 
-    answer = _routed(args, lambda t: _api(t, "GET", "/api/v1/stats/ranking", params=params),
+    answer = routed(args, lambda t: call_api(t, "GET", "/api/v1/stats/ranking", params=params),
                      via_store)  # fmt: skip
     if args.format == "json":
-        _print_json(answer)
+        print_json(answer)
         return 0
     rows = [
         {**r, "rate": _pct(r["rate"]), "interval": f"{_pct(r['low'])}–{_pct(r['high'])}"}
         for r in answer["rows"]
     ]
-    _emit(args, rows, ("rank", "key", "successes", "trials", "rate", "interval", "verdict"),
+    emit(args, rows, ("rank", "key", "successes", "trials", "rate", "interval", "verdict"),
           "rows")  # fmt: skip
     return 0
 
@@ -117,10 +117,10 @@ def _attribution(args: argparse.Namespace) -> int:
             view_lookback_days=args.view_lookback_days,
             half_life_days=args.half_life_days, markov_order=args.markov_order))  # fmt: skip
 
-    answer = _routed(args, lambda t: _api(t, "GET", "/api/v1/stats/attribution", params=params),
+    answer = routed(args, lambda t: call_api(t, "GET", "/api/v1/stats/attribution", params=params),
                      via_store)  # fmt: skip
     if args.format == "json":
-        _print_json(answer)
+        print_json(answer)
         return 0
     names = answer["models"]
     rows = [
@@ -129,7 +129,7 @@ def _attribution(args: argparse.Namespace) -> int:
     ]
     rows.append({"value": "(total)",
                  **{m: f"{answer['totals']['conversions'][m]:.2f}" for m in names}})  # fmt: skip
-    _emit(args, rows, ("value", *names), "rows")
+    emit(args, rows, ("value", *names), "rows")
     return 0
 
 
@@ -140,10 +140,10 @@ def _traffic(args: argparse.Namespace) -> int:
         return _checked(lambda: stats.traffic_report(
             store, _filter(args), args.by, returning_days=args.returning_days))  # fmt: skip
 
-    answer = _routed(args, lambda t: _api(t, "GET", "/api/v1/stats/traffic", params=params),
+    answer = routed(args, lambda t: call_api(t, "GET", "/api/v1/stats/traffic", params=params),
                      via_store)  # fmt: skip
     if args.format == "json":
-        _print_json(answer)
+        print_json(answer)
         return 0
     rows = [
         {**r, "value": r["value"] or "(all)", "ctr": _pct(r["ctr"]),
@@ -156,7 +156,7 @@ def _traffic(args: argparse.Namespace) -> int:
     columns = ("value", "impressions", "clicks", "ctr", "visits", "visitors", "pv_per_visitor",
                "sessions", "bounce_rate", "avg_duration_s", "new_visitors",
                "returning_visitors", "orders", "amount")  # fmt: skip
-    _emit(args, rows, columns, "rows")
+    emit(args, rows, columns, "rows")
     return 0
 
 
@@ -166,12 +166,12 @@ def _distribution(args: argparse.Namespace) -> int:
     def via_store(store: Store, _: Settings) -> Any:
         return _checked(lambda: stats.distribution_report(store, _filter(args), args.unit))
 
-    answer = _routed(args, lambda t: _api(t, "GET", "/api/v1/stats/distribution",
+    answer = routed(args, lambda t: call_api(t, "GET", "/api/v1/stats/distribution",
                                           params=params), via_store)  # fmt: skip
     if args.format == "json":
-        _print_json(answer)
+        print_json(answer)
         return 0
-    _emit(args, answer["rows"], ("slot", "visits", "visitors"), "rows")
+    emit(args, answer["rows"], ("slot", "visits", "visitors"), "rows")
     return 0
 
 
@@ -180,7 +180,7 @@ def _pct(value: float | None) -> str:
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
-    common = _common()
+    common = common_options()
     report = argparse.ArgumentParser(add_help=False)
     report.add_argument("--start", type=_date, required=True, help="first day (YYYY-MM-DD)")
     report.add_argument("--end", type=_date, required=True, help="last day, included")
@@ -200,14 +200,14 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
         help="comma-separated, e.g. impression,click,visit,event:signup,order",
     )
     funnel.add_argument("--by", default=None, help="split by a dimension, e.g. channel")
-    funnel.set_defaults(func=_run(_funnel))
+    funnel.set_defaults(func=run_command(_funnel))
     ranking = actions.add_parser("ranking", parents=[common, report],
                                  help="rank a dimension by a step-to-step rate")  # fmt: skip
     ranking.add_argument("--by", default="channel", help="channel, partner_id, site_key, …")
     ranking.add_argument("--trials-step", default="click")
     ranking.add_argument("--success-step", default="order")
     ranking.add_argument("--min-trials", type=int, default=30)
-    ranking.set_defaults(func=_run(_ranking))
+    ranking.set_defaults(func=run_command(_ranking))
     attribution = actions.add_parser(
         "attribution", parents=[common, report], help="conversions per channel, every model"
     )
@@ -219,7 +219,7 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     attribution.add_argument("--view-lookback-days", type=int, default=1)
     attribution.add_argument("--half-life-days", type=float, default=7.0)
     attribution.add_argument("--markov-order", type=int, default=1, choices=(1, 2, 3))
-    attribution.set_defaults(func=_run(_attribution))
+    attribution.set_defaults(func=run_command(_attribution))
     traffic = actions.add_parser(
         "traffic", parents=[common, report], help="impressions, clicks, visits, UV, PV, …"
     )
@@ -227,9 +227,9 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     traffic.add_argument("--returning-days", type=int, default=90,
                          help="a visit this many days before the start makes a returning "
                               "visitor (90)")  # fmt: skip
-    traffic.set_defaults(func=_run(_traffic))
+    traffic.set_defaults(func=run_command(_traffic))
     distribution = actions.add_parser(
         "distribution", parents=[common, report], help="visits per local hour or weekday"
     )
     distribution.add_argument("--unit", choices=("hour", "weekday"), default="hour")
-    distribution.set_defaults(func=_run(_distribution))
+    distribution.set_defaults(func=run_command(_distribution))

@@ -22,17 +22,17 @@ from pydantic import BaseModel, ValidationError
 from app.api.users import UserIn, UserPatch, create_user, update_user
 from app.auth import api_keys, users
 from app.auth.principal import Principal
-from app.cli_catalog import (
-    _api,
-    _BadInput,
-    _common,
-    _emit,
-    _emit_one,
-    _Failure,
-    _pydantic_errors,
-    _routed,
-    _run,
-    _Target,
+from app.cli_common import (
+    BadInput,
+    Failure,
+    Target,
+    call_api,
+    common_options,
+    emit,
+    emit_one,
+    pydantic_errors,
+    routed,
+    run_command,
 )
 from app.settings import Settings
 from app.store.client import Store
@@ -48,25 +48,25 @@ def _model(model: type[BaseModel], values: dict[str, Any]) -> Any:
     try:
         return model.model_validate({k: v for k, v in values.items() if v is not None})
     except ValidationError as exc:
-        raise _BadInput(_pydantic_errors(exc)) from exc
+        raise BadInput(pydantic_errors(exc)) from exc
 
 
 def _checked(action: Callable[[], Any]) -> Any:
-    """Run an API operation on the store; its field errors become _BadInput."""
+    """Run an API operation on the store; its field errors become BadInput."""
     try:
         return action()
     except RequestValidationError as exc:
-        raise _BadInput([(str(e["loc"][-1]), str(e["msg"])) for e in exc.errors()]) from exc
+        raise BadInput([(str(e["loc"][-1]), str(e["msg"])) for e in exc.errors()]) from exc
 
 
 def _password(args: argparse.Namespace, *, confirm: bool = True) -> str:
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     if not sys.stdin.isatty():
-        raise _Failure("no terminal to ask for the password on: pass --password-stdin")
+        raise Failure("no terminal to ask for the password on: pass --password-stdin")
     first = getpass.getpass("password: ")
     if confirm and getpass.getpass("again: ") != first:
-        raise _Failure("the two passwords differ")
+        raise Failure("the two passwords differ")
     return first
 
 
@@ -77,20 +77,20 @@ def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
 # -- finding a user by id or username -------------------------------------------------------
 
 
-def _user_via_api(target: _Target, ref: str) -> dict[str, Any]:
+def _user_via_api(target: Target, ref: str) -> dict[str, Any]:
     if ref.startswith("usr_"):
-        return _api(target, "GET", f"/api/v1/users/{ref}")
-    for row in _api(target, "GET", "/api/v1/users"):
+        return call_api(target, "GET", f"/api/v1/users/{ref}")
+    for row in call_api(target, "GET", "/api/v1/users"):
         if row["username"] == ref.strip().lower():
             return row
-    raise _Failure(f"no user has the username or id {ref!r}")
+    raise Failure(f"no user has the username or id {ref!r}")
 
 
 def _user_in_store(store: Store, ref: str) -> users.User:
     found = users.get(store, ref) if ref.startswith("usr_") else None
     found = found or users.get_by_username(store, ref.strip().lower())
     if found is None:
-        raise _Failure(f"no user has the username or id {ref!r}")
+        raise Failure(f"no user has the username or id {ref!r}")
     return found
 
 
@@ -111,8 +111,8 @@ def _users_create(args: argparse.Namespace) -> int:
         return _jsonable(_checked(lambda: create_user(store, body, CLI_PRINCIPAL)).public())
 
     payload = body.model_dump(mode="json", exclude_none=True)
-    row = _routed(args, lambda t: _api(t, "POST", "/api/v1/users", payload), via_store)
-    _emit_one(args, row)
+    row = routed(args, lambda t: call_api(t, "POST", "/api/v1/users", payload), via_store)
+    emit_one(args, row)
     return 0
 
 
@@ -120,24 +120,24 @@ def _users_list(args: argparse.Namespace) -> int:
     def via_store(store: Store, _: Settings) -> Any:
         return [_jsonable(u.public()) for u in users.load_all(store)]
 
-    rows = _routed(args, lambda t: _api(t, "GET", "/api/v1/users"), via_store)
-    _emit(args, rows, _USER_COLUMNS, "users")
+    rows = routed(args, lambda t: call_api(t, "GET", "/api/v1/users"), via_store)
+    emit(args, rows, _USER_COLUMNS, "users")
     return 0
 
 
 def _users_change(args: argparse.Namespace, values: dict[str, Any]) -> int:
     patch: UserPatch = _model(UserPatch, values)
 
-    def via_api(target: _Target) -> Any:
+    def via_api(target: Target) -> Any:
         user = _user_via_api(target, args.user)
         body = patch.model_dump(mode="json", exclude_none=True)
-        return _api(target, "PATCH", f"/api/v1/users/{user['id']}", body)
+        return call_api(target, "PATCH", f"/api/v1/users/{user['id']}", body)
 
     def via_store(store: Store, _: Settings) -> Any:
         user = _user_in_store(store, args.user)
         return _jsonable(_checked(lambda: update_user(store, user, patch, CLI_PRINCIPAL)).public())
 
-    _emit_one(args, _routed(args, via_api, via_store))
+    emit_one(args, routed(args, via_api, via_store))
     return 0
 
 
@@ -153,38 +153,38 @@ def _users_set_status(args: argparse.Namespace, state: str) -> int:
 
 
 def _keys_create(args: argparse.Namespace) -> int:
-    def via_api(target: _Target) -> Any:
+    def via_api(target: Target) -> Any:
         user_id = _user_via_api(target, args.user)["id"] if args.user else None
         body = {"name": args.name, **({"user_id": user_id} if user_id else {})}
-        return _api(target, "POST", "/api/v1/api-keys", body)
+        return call_api(target, "POST", "/api/v1/api-keys", body)
 
     def via_store(store: Store, _: Settings) -> Any:
         if not args.user:
-            raise _BadInput([("user", "name the user the key is for (--user)")])
+            raise BadInput([("user", "name the user the key is for (--user)")])
         user = _user_in_store(store, args.user)
         if not user.active:
-            raise _BadInput([("user", "this user is disabled")])
+            raise BadInput([("user", "this user is disabled")])
         secret, key = api_keys.create(
             store, user.id, args.name, actor=CLI_PRINCIPAL.username, actor_role="admin"
         )
         return _jsonable({**key.public(), "key": secret})
 
-    row = _routed(args, via_api, via_store)
-    _emit_one(args, row)
+    row = routed(args, via_api, via_store)
+    emit_one(args, row)
     print("adtrack: keep the key now: it is not shown again", file=sys.stderr)
     return 0
 
 
 def _keys_list(args: argparse.Namespace) -> int:
-    def via_api(target: _Target) -> Any:
+    def via_api(target: Target) -> Any:
         user_id = _user_via_api(target, args.user)["id"] if args.user else None
-        return _api(target, "GET", "/api/v1/api-keys", params={"user_id": user_id})
+        return call_api(target, "GET", "/api/v1/api-keys", params={"user_id": user_id})
 
     def via_store(store: Store, _: Settings) -> Any:
         user_id = _user_in_store(store, args.user).id if args.user else None
         return [_jsonable(k.public()) for k in api_keys.list_keys(store, user_id)]
 
-    _emit(args, _routed(args, via_api, via_store), _KEY_COLUMNS, "API keys")
+    emit(args, routed(args, via_api, via_store), _KEY_COLUMNS, "API keys")
     return 0
 
 
@@ -192,12 +192,12 @@ def _keys_revoke(args: argparse.Namespace) -> int:
     def via_store(store: Store, _: Settings) -> Any:
         key = api_keys.get(store, args.key_id)
         if key is None:
-            raise _Failure(f"no API key has the id {args.key_id!r}")
+            raise Failure(f"no API key has the id {args.key_id!r}")
         revoked = api_keys.revoke(store, key, actor=CLI_PRINCIPAL.username, actor_role="admin")
         return _jsonable(revoked.public())
 
     path = f"/api/v1/api-keys/{args.key_id}"
-    _emit_one(args, _routed(args, lambda t: _api(t, "DELETE", path), via_store))
+    emit_one(args, routed(args, lambda t: call_api(t, "DELETE", path), via_store))
     return 0
 
 
@@ -206,7 +206,7 @@ def _keys_revoke(args: argparse.Namespace) -> int:
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     """Add the `users` and `api-keys` commands to the `adtrack` parser."""
-    common = _common()
+    common = common_options()
     password = argparse.ArgumentParser(add_help=False)
     password.add_argument(
         "--password-stdin",
@@ -223,28 +223,28 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     create.add_argument("--role", required=True, choices=users.ROLES)
     create.add_argument("--partner", help="the partner slug (role partner only)")
     create.add_argument("--name", help="display name (default: the username)")
-    create.set_defaults(func=_run(_users_create))
+    create.set_defaults(func=run_command(_users_create))
     listing = actions.add_parser("list", parents=[common], help="list users")
-    listing.set_defaults(func=_run(_users_list))
+    listing.set_defaults(func=run_command(_users_list))
     reset = actions.add_parser(
         "set-password", parents=[common, password], help="set a user's password (ends sessions)"
     )
     reset.add_argument("user", metavar="USER", help="username or id")
-    reset.set_defaults(func=_run(_users_set_password))
+    reset.set_defaults(func=run_command(_users_set_password))
     for verb, state in (("disable", "disabled"), ("enable", "active")):
         change = actions.add_parser(verb, parents=[common], help=f"{verb} a user")
         change.add_argument("user", metavar="USER", help="username or id")
-        change.set_defaults(func=_run(lambda a, s=state: _users_set_status(a, s)))
+        change.set_defaults(func=run_command(lambda a, s=state: _users_set_status(a, s)))
 
     group = subparsers.add_parser("api-keys", help="API keys for scripts")
     actions = group.add_subparsers(dest="action", required=True)
     create = actions.add_parser("create", parents=[common], help="create a key (shown once)")
     create.add_argument("--name", required=True, help="what the key is for")
     create.add_argument("--user", help="username or id (default: the --token's own user)")
-    create.set_defaults(func=_run(_keys_create))
+    create.set_defaults(func=run_command(_keys_create))
     listing = actions.add_parser("list", parents=[common], help="list keys (never the secrets)")
     listing.add_argument("--user", help="only this user's keys (username or id)")
-    listing.set_defaults(func=_run(_keys_list))
+    listing.set_defaults(func=run_command(_keys_list))
     revoke = actions.add_parser("revoke", parents=[common], help="revoke a key")
     revoke.add_argument("key_id", metavar="KEY_ID")
-    revoke.set_defaults(func=_run(_keys_revoke))
+    revoke.set_defaults(func=run_command(_keys_revoke))

@@ -153,10 +153,6 @@ def _not_found(plural: str, key: str) -> HTTPException:
     )
 
 
-def partner_sites(snapshot: cat.CatalogSnapshot, partner_id: str) -> set[str]:
-    return {k for k, s in snapshot.sites.items() if s.partner == partner_id}
-
-
 def visible_rows(principal: Principal, plural: str, snapshot: cat.CatalogSnapshot) -> Callable:
     """A filter for the rows this principal may see."""
     if principal.role != "partner":
@@ -166,7 +162,7 @@ def visible_rows(principal: Principal, plural: str, snapshot: cat.CatalogSnapsho
         return lambda row: row.id == partner
     if plural == "channels":
         return lambda row: True
-    sites = partner_sites(snapshot, partner)
+    sites = set(snapshot.sites_of(partner))
     if plural == "sites":
         return lambda row: row.partner == partner
     return lambda row: row.site_key in sites  # placements, links

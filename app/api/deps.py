@@ -271,12 +271,8 @@ def site_scope(
     with a role check on the route."""
     if principal.role != "partner":
         return None
-    catalog = get_catalog(runtime)
     partner = principal.partner_id or ""
-    keys = sorted(
-        k for k, site in catalog.snapshot.sites.items() if partner and site.partner == partner
-    )
-    return PartnerScope(partner, tuple(keys))
+    return PartnerScope(partner, tuple(get_catalog(runtime).snapshot.sites_of(partner)))
 
 
 SiteScopeDep = Annotated[PartnerScope | None, Depends(site_scope)]

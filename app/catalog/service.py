@@ -25,9 +25,6 @@ class Actor:
     role: str
 
 
-SYSTEM = Actor("system", "admin")
-
-
 class CatalogError(Exception):
     """Input refused after validation of its shape: (field, reason, kind) triples, kind one
     of value_error, not_found, conflict."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 from collections.abc import AsyncIterator
 from importlib import resources
 from typing import Any
@@ -82,6 +83,7 @@ class EdgeApp:
             raise SystemExit("adtrack edge: parent process gone")
         self.spool.open()
         self.catalog.start(wait_s=10.0)
+        threading.Thread(target=self.edge.open_visitors, name="visitor-data", daemon=True).start()
         # print, not log: uvicorn's worker processes do not inherit our logging set-up.
         print(f"adtrack: edge worker spool {self.spool.writer_id} (pid {os.getpid()})", flush=True)
         try:

@@ -337,6 +337,12 @@ class CatalogSnapshot:
         advertiser = self.advertisers.get(campaign.advertiser_id) if campaign else None
         return (source, advertiser) if advertiser else None
 
+    def sites_of(self, partner_id: str) -> list[str]:
+        """The keys of a partner's sites, sorted (none for an empty partner id)."""
+        if not partner_id:
+            return []
+        return sorted(k for k, site in self.sites.items() if site.partner == partner_id)
+
     def of(self, cls: type[E]) -> dict[str, E]:
         return getattr(self, _KIND[cls].table)
 

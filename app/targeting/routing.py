@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from app.store.catalog import Campaign, CatalogSnapshot, Creative, Link, Placement
-from app.targeting.compile import ANY, Flight, Matcher, Visitor, compile_targeting, zone
+from app.targeting.compile import Flight, Matcher, Visitor, compile_targeting, zone
 from app.targeting.split import Weighted
 
 # The rule names a click row can carry besides the user's own rule ids.
@@ -203,6 +203,3 @@ def compile_snapshot(snapshot: CatalogSnapshot) -> Routing:
         },
         placements={pid: compile_placement(p, snapshot) for pid, p in snapshot.placements.items()},
     )
-
-
-__all__ = ["ANY", "Decision", "LinkRoute", "PlacementRoute", "Routing", "compile_snapshot"]

@@ -77,7 +77,7 @@ class Edge:
         # (advertiser, order id, status) answered recently: a quick "duplicate" for retries.
         self.recent_orders: OrderedDict[tuple[str, str, str], None] = OrderedDict()
         self.freq = FrequencyCounter(settings.data_dir / "freqcap.bin")
-        self._visitors: VisitorLookup | None = None  # opened on the first targeted hit
+        self._visitors: VisitorLookup | None = None  # see open_visitors
         self._redirect = partial(redirect, self)
         self._serve = partial(serve, self)
         self._served_click = partial(served_click, self)
@@ -143,11 +143,17 @@ class Edge:
             route = self.catalog.routing.placements.get(placement_id)
         return route
 
-    def visitor(self, ip: str, ua: str) -> Visitor:
-        """Where and on what the visitor is, for targeting; only called when a rule asks."""
+    def open_visitors(self) -> VisitorLookup:
+        """The geo and carrier data targeting reads. Loading the carrier data takes a few
+        tenths of a second, so the edge calls this in a background thread at start rather
+        than stalling the first targeted hit (a race only loads it twice)."""
         if self._visitors is None:
             self._visitors = open_visitor_lookup(self.settings)
-        return self._visitors(ip, ua)
+        return self._visitors
+
+    def visitor(self, ip: str, ua: str) -> Visitor:
+        """Where and on what the visitor is, for targeting; only called when a rule asks."""
+        return (self._visitors or self.open_visitors())(ip, ua)
 
     def request_meta(self, scope: Scope) -> tuple[str, str, str, str]:
         """(client ip, user agent, referer, cookie) in one pass over the headers."""

@@ -189,8 +189,8 @@ def test_cached_answers_match_the_database(shared_geo: GeoLookup, ips: list[str]
         assert shared_geo.lookup(ip) == _uncached(shared_geo, ip), ip
 
 
-def test_lookup_region_is_lookup(geo: GeoLookup) -> None:
-    assert geo.lookup_region("1.80.0.1") == GeoResult("CN", "陕西省", "西安")
+def test_a_lookup_names_province_and_city(geo: GeoLookup) -> None:
+    assert geo.lookup("1.80.0.1") == GeoResult("CN", "陕西省", "西安")
 
 
 def test_null_geo_and_missing_file(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -199,7 +199,7 @@ def test_null_geo_and_missing_file(tmp_path: Path, caplog: pytest.LogCaptureFixt
         assert isinstance(open_geo(tmp_path / "absent.mmdb"), NullGeo)
     assert "geo database not found" in caplog.text
     assert NullGeo().lookup("202.106.0.20") == EMPTY
-    assert NullGeo().lookup_region("bogus") == EMPTY
+    assert NullGeo().lookup("bogus") == EMPTY
 
 
 def test_corrupt_file_is_an_error(tmp_path: Path) -> None:

@@ -132,9 +132,6 @@ class GeoLookup:
         self._network_count += 1
         self._networks[bits] = dict(sorted(by_length.items(), key=lambda kv: -len(kv[1])))
 
-    # The request path wants the same answer; the name says what it is used for there.
-    lookup_region = lookup
-
     def close(self) -> None:
         self._reader.close()
 
@@ -144,8 +141,6 @@ class NullGeo:
 
     def lookup(self, ip: str) -> GeoResult:
         return EMPTY
-
-    lookup_region = lookup
 
     def close(self) -> None:
         pass
