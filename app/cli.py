@@ -7,6 +7,8 @@ import logging
 import sys
 
 from app.cli_catalog import add_parsers
+from app.cli_costs import add_parsers as add_cost_parsers
+from app.cli_rollups import add_parsers as add_rollup_parsers
 from app.cli_stats import add_parsers as add_stats_parsers
 from app.cli_users import add_parsers as add_user_parsers
 from app.demo.cli import add_parser as add_demo_parser
@@ -167,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_parsers(sub)
     add_user_parsers(sub)
     add_stats_parsers(sub)
+    add_cost_parsers(sub)
+    add_rollup_parsers(sub)
     add_demo_parser(sub)
     return parser
 

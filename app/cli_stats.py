@@ -1,5 +1,6 @@
-"""`adtrack stats funnel|ranking|attribution|traffic|distribution`: the stats API on the
-command line (table, CSV, JSON).
+"""`adtrack stats funnel|ranking|conversion-ranking|attribution|traffic|distribution|paths|
+pages|dropoff|silence|touchpoints|referral`: the stats API on the command line (table, CSV,
+JSON).
 
 Routed like the catalog commands: through the running server's API, else on the store
 directly with the same report functions (`app.attribution.stats`), so both print the same.
@@ -11,10 +12,26 @@ import argparse
 from datetime import date
 from typing import Any
 
-from app.attribution import stats
+from app.attribution import (
+    engagement,
+    referral,
+    scoreboard,
+    stats,
+    touchpoints,
+    trajectories,
+)
 from app.attribution.filters import DEFAULT_TZ, LIST_COLUMNS, Filter, FilterError
 from app.attribution.funnel import DEFAULT_WINDOW_SECONDS
-from app.cli_common import BadInput, call_api, common_options, emit, print_json, routed, run_command
+from app.cli_common import (
+    BadInput,
+    call_api,
+    common_options,
+    emit,
+    emit_one,
+    print_json,
+    routed,
+    run_command,
+)
 from app.settings import Settings
 from app.store.client import Store
 
@@ -56,12 +73,14 @@ def _checked(action: Any) -> Any:
 
 
 def _funnel(args: argparse.Namespace) -> int:
-    params = {**_params(args), "steps": args.steps, "window": args.window, "by": args.by}
+    params = {**_params(args), "steps": args.steps, "window": args.window, "by": args.by,
+              "source": args.source}  # fmt: skip
 
     def via_store(store: Store, _: Settings) -> Any:
         steps = [s for s in (args.steps or "").split(",") if s]
         return _checked(lambda: stats.funnel_report(
-            store, _filter(args), steps, window_seconds=args.window, by=args.by))  # fmt: skip
+            store, _filter(args), steps, window_seconds=args.window, by=args.by,
+            source=args.source))  # fmt: skip
 
     answer = routed(args, lambda t: call_api(t, "GET", "/api/v1/stats/funnel", params=params),
                      via_store)  # fmt: skip
@@ -69,16 +88,16 @@ def _funnel(args: argparse.Namespace) -> int:
         print_json(answer)
         return 0
     rows = [
-        {"value": row["value"] or "(all)", "step": s["step"], "visitors": s["visitors"],
+        {"value": row["value"] or "(all)", "step": s["step"], "entries": s["entries"],
          "conversion": _pct(s["conversion"]), "overall": _pct(s["overall"]),
          "median_s": s["median_seconds"]}
         for row in answer["rows"] for s in row["steps"]
     ]  # fmt: skip
-    emit(args, rows, ("value", "step", "visitors", "conversion", "overall", "median_s"), "rows")
+    emit(args, rows, ("value", "step", "entries", "conversion", "overall", "median_s"), "rows")
     return 0
 
 
-def _ranking(args: argparse.Namespace) -> int:
+def _conversion_ranking(args: argparse.Namespace) -> int:
     params = {**_params(args), "by": args.by, "trials_step": args.trials_step,
               "success_step": args.success_step, "window": args.window,
               "min_trials": args.min_trials}  # fmt: skip
@@ -89,8 +108,8 @@ def _ranking(args: argparse.Namespace) -> int:
             success_step=args.success_step, window_seconds=args.window,
             min_trials=args.min_trials))  # fmt: skip
 
-    answer = routed(args, lambda t: call_api(t, "GET", "/api/v1/stats/ranking", params=params),
-                     via_store)  # fmt: skip
+    answer = routed(args, lambda t: call_api(t, "GET", "/api/v1/stats/conversion-ranking",
+                                          params=params), via_store)  # fmt: skip
     if args.format == "json":
         print_json(answer)
         return 0
@@ -175,6 +194,158 @@ def _distribution(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace, path: str, params: dict[str, Any], local: Any) -> Any:
+    """The answer of `GET path` (or `local(store, filter)` without a server); None once it
+    has been printed as JSON."""
+    answer = routed(args, lambda t: call_api(t, "GET", path, params=params),
+                    lambda store, _: _checked(lambda: local(store, _filter(args))))  # fmt: skip
+    if args.format == "json":
+        print_json(answer)
+        return None
+    return answer
+
+
+def _money(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def _ranking(args: argparse.Namespace) -> int:
+    params = {**_params(args), "by": args.by, "sort": args.sort, "min_trials": args.min_trials,
+              "compare": args.compare, "currency": args.currency}  # fmt: skip
+    answer = _report(args, "/api/v1/stats/ranking", params, lambda store, flt: (
+        scoreboard.scoreboard_report(store, flt, args.by, args.sort, args.min_trials,
+                                     args.compare, currency=args.currency)))  # fmt: skip
+    if answer is None:
+        return 0
+    rows = []
+    for r in answer["rows"]:
+        conv = r["conversion_rate"]
+        rows.append({
+            "rank": r["rank"], "value": r["value"], "verdict": r["verdict"],
+            "clicks": r["clicks"], "ctr": _pct(r["ctr"]["rate"]), "orders": r["orders"],
+            "conv": _pct(conv["rate"]), "interval": f"{_pct(conv['low'])}–{_pct(conv['high'])}",
+            "revenue": _money(r["revenue"]), "spend": _money(r["spend"]), "cpa": _money(r["cpa"]),
+            "roas": _money(r["roas"]),
+            "prev_rank": (r.get("previous") or {}).get("rank", ""),
+        })  # fmt: skip
+    columns = ["rank", "value", "verdict", "clicks", "ctr", "orders", "conv", "interval",
+               "revenue", "spend", "cpa", "roas"]  # fmt: skip
+    emit(args, rows, (*columns, "prev_rank") if args.compare else columns, "rows")
+    return 0
+
+
+def _paths(args: argparse.Namespace) -> int:
+    params = {**_params(args), "by": args.by, "top": args.top, "max_depth": args.max_depth}
+    answer = _report(args, "/api/v1/stats/paths", params, lambda store, flt: (
+        trajectories.paths_report(store, flt, args.by, args.top, args.max_depth)))  # fmt: skip
+    if answer is None:
+        return 0
+    rows = [{"value": row["value"] or "(all)", "path": p["path"], "sessions": p["sessions"],
+             "share": _pct(p["share"])}
+            for row in answer["rows"] for p in row["paths"]]  # fmt: skip
+    emit(args, rows, ("value", "path", "sessions", "share"), "paths")
+    return 0
+
+
+def _pages(args: argparse.Namespace) -> int:
+    params = {**_params(args), "top": args.top}
+    answer = _report(args, "/api/v1/stats/pages", params, lambda store, flt: (
+        trajectories.pages_report(store, flt, args.top)))  # fmt: skip
+    if answer is None:
+        return 0
+    rows = [{**r, "exit_rate": _pct(r["exit_rate"]), "bounce_rate": _pct(r["bounce_rate"])}
+            for r in answer["rows"]]  # fmt: skip
+    columns = ("page", "page_views", "entries", "exits", "exit_rate", "bounces", "bounce_rate")
+    emit(args, rows, columns, "pages")
+    return 0
+
+
+def _dropoff(args: argparse.Namespace) -> int:
+    params = {**_params(args), "steps": args.steps, "window": args.window, "by": args.by}
+    steps = [s for s in (args.steps or "").split(",") if s]
+    answer = _report(args, "/api/v1/stats/dropoff", params, lambda store, flt: (
+        trajectories.dropoff_report(store, flt, steps, window_seconds=args.window,
+                                    by=args.by)))  # fmt: skip
+    if answer is None:
+        return 0
+    rows = [{"value": row["value"] or "(all)", "step": s["step"], "reached": s["reached"],
+             "dropped": "" if s["dropped"] is None else s["dropped"],
+             "drop_rate": _pct(s["drop_rate"]), "of_all_drops": _pct(s["share_of_dropoffs"])}
+            for row in answer["rows"] for s in row["steps"]]  # fmt: skip
+    emit(args, rows, ("value", "step", "reached", "dropped", "drop_rate", "of_all_drops"), "rows")
+    return 0
+
+
+def _silence(args: argparse.Namespace) -> int:
+    params = {**_params(args), "lookback_days": args.lookback_days,
+              "high_active_days": args.high_active_days}  # fmt: skip
+    answer = _report(args, "/api/v1/stats/silence", params, lambda store, flt: (
+        engagement.silence_report(store, flt, args.lookback_days,
+                                  high_active_days=args.high_active_days)))  # fmt: skip
+    if answer is None:
+        return 0
+    rows = [{"group": "silence", "label": b["label"], "visitors": b["visitors"],
+             "share": _pct(b["share"])} for b in answer["buckets"]]  # fmt: skip
+    rows += [{"group": "tier", "label": t["tier"], "visitors": t["visitors"],
+              "share": _pct(t["share"])} for t in answer["tiers"]]  # fmt: skip
+    sticky = answer["stickiness"]
+    rows.append({"group": "stickiness", "label": f"retained of {sticky['previous_visitors']}",
+                 "visitors": sticky["retained"], "share": _pct(sticky["rate"])})  # fmt: skip
+    emit(args, rows, ("group", "label", "visitors", "share"), "rows")
+    if args.format == "table":
+        print(f"median silence: {answer['median_silence_days']} days as of {answer['as_of']}")
+    return 0
+
+
+def _touchpoints(args: argparse.Namespace) -> int:
+    params = {**_params(args), "by": args.by, "top": args.top}
+    answer = _report(args, "/api/v1/stats/touchpoints", params, lambda store, flt: (
+        touchpoints.touchpoints_report(store, flt, args.by, args.top)))  # fmt: skip
+    if answer is None:
+        return 0
+    rows = [{**r, "ctr": _pct(r["ctr"]), "click_to_order": _pct(r["click_to_order"]),
+             "amount": _money(r["amount"])} for r in answer["rows"]]  # fmt: skip
+    columns = ("value", "impressions", "unique_viewers", "clicks", "unique_clickers", "ctr",
+               "visits", "orders", "amount", "click_to_order")  # fmt: skip
+    emit(args, rows, columns, "touch points")
+    return 0
+
+
+def _referral(args: argparse.Namespace) -> int:
+    params = {**_params(args), "top": args.top}
+    answer = _report(args, "/api/v1/stats/referral", params, lambda store, flt: (
+        referral.referral_report(store, flt, args.top)))  # fmt: skip
+    if answer is None:
+        return 0
+    referred, others = answer["referred"], answer["non_referred"]
+    summary = {
+        "invitees": answer["invitees"], "sharers": answer["sharers"], "seeds": answer["seeds"],
+        "shares": answer["shares"], "max_depth": answer["max_depth"],
+        "invites_per_sharer": _money(answer["invites_per_sharer"]),
+        "viral_coefficient": _money(answer["viral_coefficient"]),
+        "referred_order_rate": _pct(referred["order_rate"]),
+        "non_referred_order_rate": _pct(others["order_rate"]),
+        "referred_active_rate": _pct(referred["active_rate"]),
+    }  # fmt: skip
+    if args.format != "table":
+        emit(
+            args,
+            answer["top_by_subtree"],
+            ("visitor_id", "direct_invites", "subtree_size", "depth", "shares"),
+            "sharers",
+        )
+        return 0
+    emit_one(args, summary)
+    print()
+    emit(
+        args,
+        answer["top_by_subtree"],
+        ("visitor_id", "direct_invites", "subtree_size", "depth", "shares"),
+        "sharers",
+    )
+    return 0
+
+
 def _pct(value: float | None) -> str:
     return "" if value is None else f"{100 * value:.1f}%"
 
@@ -200,14 +371,61 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
         help="comma-separated, e.g. impression,click,visit,event:signup,order",
     )
     funnel.add_argument("--by", default=None, help="split by a dimension, e.g. channel")
+    funnel.add_argument("--source", choices=("auto", "raw", "rollup"), default="auto",
+                        help="read the daily rollup when it covers the question (auto), "
+                        "always the events (raw), or only the rollup")  # fmt: skip
     funnel.set_defaults(func=run_command(_funnel))
-    ranking = actions.add_parser("ranking", parents=[common, report],
-                                 help="rank a dimension by a step-to-step rate")  # fmt: skip
-    ranking.add_argument("--by", default="channel", help="channel, partner_id, site_key, …")
-    ranking.add_argument("--trials-step", default="click")
-    ranking.add_argument("--success-step", default="order")
+    ranking = actions.add_parser(
+        "ranking", parents=[common, report],
+        help="rank a dimension by traffic, rates (with intervals) and cost",
+    )  # fmt: skip
+    ranking.add_argument("--by", default="channel", help="channel, channel_type, partner_id, …")
+    ranking.add_argument("--sort", default="conversion_rate",
+                         help="conversion_rate, ctr, clicks, orders, revenue, roas, roi, cpa, "
+                         "cpc, …")  # fmt: skip
     ranking.add_argument("--min-trials", type=int, default=30)
+    ranking.add_argument("--compare", choices=("previous",), default=None,
+                         help="add the previous period of the same length")  # fmt: skip
+    ranking.add_argument("--currency", default=None, help="the spend currency, e.g. CNY")
     ranking.set_defaults(func=run_command(_ranking))
+    conversion = actions.add_parser(
+        "conversion-ranking", parents=[common, report],
+        help="rank a dimension by a funnel step-to-step rate",
+    )  # fmt: skip
+    conversion.add_argument("--by", default="channel", help="channel, partner_id, site_key, …")
+    conversion.add_argument("--trials-step", default="click")
+    conversion.add_argument("--success-step", default="order")
+    conversion.add_argument("--min-trials", type=int, default=30)
+    conversion.set_defaults(func=run_command(_conversion_ranking))
+    paths = actions.add_parser("paths", parents=[common, report], help="top page paths")
+    paths.add_argument("--by", default=None, help="split by a dimension, e.g. channel")
+    paths.add_argument("--top", type=int, default=20)
+    paths.add_argument("--max-depth", type=int, default=5)
+    paths.set_defaults(func=run_command(_paths))
+    pages = actions.add_parser("pages", parents=[common, report],
+                               help="entries, exits and exit rate per page")  # fmt: skip
+    pages.add_argument("--top", type=int, default=50)
+    pages.set_defaults(func=run_command(_pages))
+    dropoff = actions.add_parser("dropoff", parents=[common, report],
+                                 help="where people leave the funnel")  # fmt: skip
+    dropoff.add_argument("--steps", default=None, help="as for funnel")
+    dropoff.add_argument("--by", default=None, help="split by a dimension")
+    dropoff.set_defaults(func=run_command(_dropoff))
+    silence = actions.add_parser("silence", parents=[common, report],
+                                 help="days since last activity, activity tiers")  # fmt: skip
+    silence.add_argument("--lookback-days", type=int, default=90)
+    silence.add_argument("--high-active-days", type=int, default=3)
+    silence.set_defaults(func=run_command(_silence))
+    touch = actions.add_parser("touchpoints", parents=[common, report],
+                               help="per placement, creative or link")  # fmt: skip
+    touch.add_argument("--by", choices=("placement_id", "creative_id", "link_code"),
+                       default="placement_id")  # fmt: skip
+    touch.add_argument("--top", type=int, default=100)
+    touch.set_defaults(func=run_command(_touchpoints))
+    refer = actions.add_parser("referral", parents=[common, report],
+                               help="invite tree, viral coefficient, top spreaders")  # fmt: skip
+    refer.add_argument("--top", type=int, default=20)
+    refer.set_defaults(func=run_command(_referral))
     attribution = actions.add_parser(
         "attribution", parents=[common, report], help="conversions per channel, every model"
     )

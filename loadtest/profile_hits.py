@@ -84,11 +84,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn")
     parser.add_argument("--fsync-ms", type=int, default=200)
-    parser.add_argument("--rate", type=float, default=0,
-                        help="constant rate (rategen.py) instead of wrk's maximum")
+    parser.add_argument(
+        "--rate", type=float, default=0, help="constant rate (rategen.py) instead of wrk's maximum"
+    )
     parser.add_argument("--native", action="store_true", help="sample native frames too")
-    parser.add_argument("--no-loader", action="store_true",
-                        help="ADTRACK_LOADER_IN_PROCESS=false: the request path alone")
+    parser.add_argument(
+        "--no-loader",
+        action="store_true",
+        help="ADTRACK_LOADER_IN_PROCESS=false: the request path alone",
+    )
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args(argv)
     spy = py_spy()
@@ -103,12 +107,29 @@ def main(argv: list[str] | None = None) -> int:
         pid = app.proc.pid  # taskset exec()s the server: same pid
         if args.server == "granian":
             # The app runs in granian's worker process, a child of the one we started.
-            children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
-                                      text=True, check=False).stdout.split()
+            children = subprocess.run(
+                ["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False
+            ).stdout.split()
             pid = int(children[0]) if children else pid
-        cmd = ["taskset", "-c", bench.CLIENT_CORE, spy, "record", "--pid", str(pid),
-               "--threads", "--format", "raw", "--rate", "250", "--nonblocking",
-               "--duration", str(args.duration), "-o", str(collapsed)]
+        cmd = [
+            "taskset",
+            "-c",
+            bench.CLIENT_CORE,
+            spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--threads",
+            "--format",
+            "raw",
+            "--rate",
+            "250",
+            "--nonblocking",
+            "--duration",
+            str(args.duration),
+            "-o",
+            str(collapsed),
+        ]
         if args.native:
             cmd.append("--native")
         spy_proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -132,11 +153,15 @@ def main(argv: list[str] | None = None) -> int:
         app.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     if args.rate:
-        print(f"load: rategen {args.rate:.0f}/s achieved {result.get('achieved_rate')} "
-              f"p99 {result.get('latency_ms', {}).get('p99')} ms")
+        print(
+            f"load: rategen {args.rate:.0f}/s achieved {result.get('achieved_rate')} "
+            f"p99 {result.get('latency_ms', {}).get('p99')} ms"
+        )
     else:
-        print(f"load: wrk {result.get('rps', 0):.0f} req/s, p99 {result.get('p99_ms')} ms, "
-              f"{result.get('req_per_cpu_s', 0):.0f} req/CPU-s, cpu {result.get('cpu')}")
+        print(
+            f"load: wrk {result.get('rps', 0):.0f} req/s, p99 {result.get('p99_ms')} ms, "
+            f"{result.get('req_per_cpu_s', 0):.0f} req/CPU-s, cpu {result.get('cpu')}"
+        )
     print(f"after drain: {counts}")
     print(analyse(collapsed, args.top))
     print(f"\ncollapsed stacks: {collapsed.relative_to(bench.REPO)}")

@@ -75,8 +75,9 @@ class Connection(asyncio.Protocol):
 
 
 class Generator:
-    def __init__(self, host: str, port: int, request: bytes, rate: float, duration: float,
-                 connections: int) -> None:
+    def __init__(
+        self, host: str, port: int, request: bytes, rate: float, duration: float, connections: int
+    ) -> None:
         self.host, self.port = host, port
         self.request = request
         self.rate = rate
@@ -96,7 +97,8 @@ class Generator:
 
     async def connect(self) -> Connection:
         _, conn = await self.loop.create_connection(  # type: ignore[union-attr]
-            lambda: Connection(self), self.host, self.port)
+            lambda: Connection(self), self.host, self.port
+        )
         self.conns.append(conn)
         return conn
 
@@ -197,8 +199,13 @@ def _percentiles(values: list[float]) -> dict[str, float]:
     def at(q: float) -> float:
         return round(ordered[min(last, int(q * len(ordered)))] * 1000, 3)
 
-    return {"p50": at(0.50), "p90": at(0.90), "p99": at(0.99), "p999": at(0.999),
-            "max": round(ordered[-1] * 1000, 3)}
+    return {
+        "p50": at(0.50),
+        "p90": at(0.90),
+        "p99": at(0.99),
+        "p999": at(0.999),
+        "max": round(ordered[-1] * 1000, 3),
+    }
 
 
 def build_request(url: str, headers: list[str]) -> tuple[str, int, bytes]:

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 import app
-from app.api import catalog, events, stats, users
+from app.api import catalog, costs, events, rollups, stats, users
 from app.api.deps import PageDenied
 from app.auth.state import build_state
 from app.store.client import StoreError
@@ -28,10 +28,13 @@ def create_api(runtime: Any, lifespan: Any = None) -> FastAPI:
         )
 
     api.add_exception_handler(PageDenied, pages.page_denied)
+    # Before catalog: its /import/{kind} would otherwise take /import/costs.
+    api.include_router(costs.router)
     api.include_router(catalog.router)
     api.include_router(events.router)
     api.include_router(users.router)
     api.include_router(stats.router)
+    api.include_router(rollups.router)
     api.include_router(pages.router)
     api.include_router(catalog_pages.router)
     return api

@@ -48,6 +48,7 @@ _EVENT_COLUMNS = (
     "pageview_id",
     "url",
     "referrer",
+    "referrer_id",
     "utm_source",
     "utm_medium",
     "utm_campaign",

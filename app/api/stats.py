@@ -1,4 +1,5 @@
-"""Analytics routes: funnels, rankings and attribution over the query layer (`app.attribution`)."""
+"""Analytics routes over the query layer (`app.attribution`): funnels, rankings, attribution,
+traffic, trajectories, engagement, touch points and referral."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.exceptions import RequestValidationError
 
 from app.api.deps import StoreDep, TeamDep
-from app.attribution import stats
+from app.attribution import (
+    engagement,
+    referral,
+    scoreboard,
+    stats,
+    touchpoints,
+    trajectories,
+)
 from app.attribution.filters import DEFAULT_TZ, LIST_COLUMNS, Filter, FilterError
 from app.attribution.funnel import DEFAULT_WINDOW_SECONDS
 
@@ -40,6 +48,7 @@ def report_filter(
     campaign_id: ListParam = [],  # noqa: B006
     placement_id: ListParam = [],  # noqa: B006
     creative_id: ListParam = [],  # noqa: B006
+    link_code: ListParam = [],  # noqa: B006
     province_code: ListParam = [],  # noqa: B006
     city_code: ListParam = [],  # noqa: B006
     device_type: ListParam = [],  # noqa: B006
@@ -62,7 +71,7 @@ FilterDep = Annotated[Filter, Depends(report_filter)]
 Window = Annotated[int, Query(ge=1, le=90 * 86400, description="conversion window, seconds")]
 
 
-@router.get("/funnel", summary="Funnel: visitors per step, conversion, median time between")
+@router.get("/funnel", summary="Funnel: entries per step, conversion, median time between")
 def funnel(
     _: TeamDep,
     store: StoreDep,
@@ -70,15 +79,49 @@ def funnel(
     steps: ListParam = [],  # noqa: B006
     window: Window = DEFAULT_WINDOW_SECONDS,
     by: str | None = None,
+    source: Literal["auto", "raw", "rollup"] = "auto",
 ) -> dict[str, Any]:
     try:
-        return stats.funnel_report(store, flt, _values(steps), window_seconds=window, by=by)
+        return stats.funnel_report(
+            store, flt, _values(steps), window_seconds=window, by=by, source=source
+        )
     except FilterError as exc:
         raise _invalid("by" if by and "dimension" in str(exc) else "steps", exc) from None
 
 
-@router.get("/ranking", summary="Rank a dimension by a step-to-step rate, with intervals")
+def _field(exc: FilterError, names: tuple[str, ...]) -> str:
+    """The query parameter a report's refusal names (the first given otherwise)."""
+    text = str(exc)
+    return next((n for n in names if n in text), names[0])
+
+
+@router.get("/ranking", summary="Rank channels, partners, sites, … by traffic, rates and cost")
 def ranking(
+    _: TeamDep,
+    store: StoreDep,
+    flt: FilterDep,
+    by: str = "channel",
+    sort: str = "conversion_rate",
+    min_trials: Annotated[int, Query(ge=0, le=1_000_000)] = 30,
+    compare: Literal["previous"] | None = None,
+    compare_start: date | None = None,
+    compare_end: date | None = None,
+    currency: str | None = None,
+) -> dict[str, Any]:
+    try:
+        return scoreboard.scoreboard_report(
+            store, flt, by, sort, min_trials, compare, compare_start=compare_start,
+            compare_end=compare_end, currency=currency,
+        )  # fmt: skip
+    except FilterError as exc:
+        names = ("by", "sort", "compare_start", "compare_end", "compare", "currency")
+        raise _invalid(_field(exc, names), exc) from None
+
+
+@router.get(
+    "/conversion-ranking", summary="Rank a dimension by a funnel step-to-step rate (people)"
+)
+def conversion_ranking(
     _: TeamDep,
     store: StoreDep,
     flt: FilterDep,
@@ -94,7 +137,104 @@ def ranking(
             window_seconds=window, min_trials=min_trials,
         )  # fmt: skip
     except FilterError as exc:
-        raise _invalid("by", exc) from None
+        raise _invalid(_field(exc, ("by", "trials_step", "success_step")), exc) from None
+
+
+@router.get("/paths", summary="Top page paths of sessions, optionally per dimension value")
+def paths(
+    _: TeamDep,
+    store: StoreDep,
+    flt: FilterDep,
+    by: str | None = None,
+    top: Annotated[int, Query(ge=1, le=10_000)] = 20,
+    max_depth: Annotated[int, Query(ge=1, le=20)] = 5,
+) -> dict[str, Any]:
+    try:
+        return trajectories.paths_report(store, flt, by, top=top, max_depth=max_depth)
+    except FilterError as exc:
+        raise _invalid(_field(exc, ("by", "top", "max_depth")), exc) from None
+
+
+@router.get("/pages", summary="Per page: views, entries, exits, exit rate, bounce rate")
+def pages(
+    _: TeamDep, store: StoreDep, flt: FilterDep, top: Annotated[int, Query(ge=1, le=10_000)] = 50
+) -> dict[str, Any]:
+    try:
+        return trajectories.pages_report(store, flt, top=top)
+    except FilterError as exc:
+        raise _invalid("top", exc) from None
+
+
+@router.get("/dropoff", summary="Where people leave a funnel: drops per step")
+def dropoff(
+    _: TeamDep,
+    store: StoreDep,
+    flt: FilterDep,
+    steps: ListParam = [],  # noqa: B006
+    window: Window = DEFAULT_WINDOW_SECONDS,
+    by: str | None = None,
+) -> dict[str, Any]:
+    try:
+        return trajectories.dropoff_report(store, flt, _values(steps), window_seconds=window, by=by)
+    except FilterError as exc:
+        raise _invalid("by" if by and "dimension" in str(exc) else "steps", exc) from None
+
+
+@router.get("/silence", summary="Silence time (days since last activity), activity tiers")
+def silence(
+    _: TeamDep,
+    store: StoreDep,
+    flt: FilterDep,
+    lookback_days: Annotated[int, Query(ge=1, le=366)] = 90,
+    high_active_days: Annotated[int, Query(ge=2, le=366)] = 3,
+) -> dict[str, Any]:
+    try:
+        return engagement.silence_report(
+            store, flt, lookback_days, high_active_days=high_active_days
+        )
+    except FilterError as exc:
+        raise _invalid(_field(exc, ("lookback_days", "high_active_days")), exc) from None
+
+
+@router.get("/touchpoints", summary="Per placement, creative or link: seen, clicked, converted")
+def touchpoints_(
+    _: TeamDep,
+    store: StoreDep,
+    flt: FilterDep,
+    by: Literal["placement_id", "creative_id", "link_code"] = "placement_id",
+    top: Annotated[int, Query(ge=1, le=10_000)] = 100,
+) -> dict[str, Any]:
+    try:
+        return touchpoints.touchpoints_report(store, flt, by, top=top)
+    except FilterError as exc:
+        raise _invalid(_field(exc, ("by", "top")), exc) from None
+
+
+@router.get("/referral", summary="Referral: invitees, sharers, depth, viral coefficient, …")
+def referral_(
+    _: TeamDep,
+    store: StoreDep,
+    flt: FilterDep,
+    top: Annotated[int, Query(ge=1, le=1000)] = 20,
+) -> dict[str, Any]:
+    try:
+        return referral.referral_report(store, flt, top)
+    except FilterError as exc:
+        raise _invalid("top", exc) from None
+
+
+@router.get("/referral/tree", summary="The invite tree below one sharer")
+def referral_tree(
+    _: TeamDep,
+    store: StoreDep,
+    flt: FilterDep,
+    root: str,
+    max_nodes: Annotated[int, Query(ge=1, le=100_000)] = 1000,
+) -> dict[str, Any]:
+    try:
+        return referral.invite_tree(store, flt, root, max_nodes)
+    except FilterError as exc:
+        raise _invalid(_field(exc, ("root", "max_nodes")), exc) from None
 
 
 @router.get("/attribution", summary="Attributed conversions and revenue, every model side by side")

@@ -22,6 +22,7 @@ LIST_COLUMNS: dict[str, str] = {
     "campaign_id": "campaign_id",
     "placement_id": "placement_id",
     "creative_id": "creative_id",
+    "link_code": "link_code",
     "province_code": "province_code",
     "city_code": "city_code",
     "device_type": "device_type",
@@ -60,6 +61,7 @@ class Filter:
     campaign_id: tuple[str, ...] = ()
     placement_id: tuple[str, ...] = ()
     creative_id: tuple[str, ...] = ()
+    link_code: tuple[str, ...] = ()
     province_code: tuple[str, ...] = ()
     city_code: tuple[str, ...] = ()
     device_type: tuple[str, ...] = ()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from statistics import NormalDist
 
 WINNER, LOSER, NOT_ENOUGH_DATA = "winner", "loser", "not_enough_data"
@@ -84,3 +85,63 @@ def rank_rates(
         Ranked(row.key, row.successes, row.trials, rate, low, high, n, verdict)
         for n, (row, rate, low, high, verdict) in enumerate(scored, start=1)
     ]
+
+
+# -- the scoreboard's rules: rates that may overflow, ratios, orderings, period changes ------
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A rate with its Wilson interval. Counted events need not nest (an order whose click
+    fell before the range, a second order from one click, a click without an impression
+    pixel), so successes may exceed trials: then the interval is that of successes = trials
+    and `capped` says so, while `rate` stays the plain quotient."""
+
+    successes: int
+    trials: int
+    rate: float | None  # None without trials
+    low: float
+    high: float
+    capped: bool
+
+
+def rate_of(successes: int, trials: int, confidence: float = 0.95) -> Rate:
+    capped = successes > trials
+    low, high = wilson_interval(min(successes, trials), trials, confidence)
+    rate = successes / trials if trials else None
+    return Rate(successes, trials, rate, low, high, capped)
+
+
+def capped_row(key: str, successes: int, trials: int) -> RateRow:
+    """The RateRow `rank_rates` can take for counts that may overflow (see `Rate`)."""
+    return RateRow(key, min(successes, trials), trials)
+
+
+def ratio(numerator: Decimal | int, denominator: Decimal | int | None) -> float | None:
+    """numerator / denominator as a float; None when the denominator is unknown or zero."""
+    if denominator is None or not denominator:
+        return None
+    return float(Decimal(numerator) / Decimal(denominator))
+
+
+def order_by_value(
+    items: Sequence[tuple[str, float | None, bool]], *, descending: bool
+) -> list[str]:
+    """Keys of (key, metric, enough data) items: enough data first, then known metrics best
+    first (largest, or smallest for costs), unknown metrics last, ties by key."""
+
+    def sort_key(item: tuple[str, float | None, bool]) -> tuple[bool, bool, float, str]:
+        key, value, enough = item
+        known = value is not None
+        score = 0.0 if value is None else (-value if descending else value)
+        return (not enough, not known, score, key)
+
+    return [item[0] for item in sorted(items, key=sort_key)]
+
+
+def change(current: float | None, previous: float | None) -> dict[str, float | None]:
+    """The absolute change, and the relative one (None from zero or an unknown)."""
+    if current is None or previous is None:
+        return {"abs": None, "rel": None}
+    diff = current - previous
+    return {"abs": diff, "rel": diff / previous if previous else None}

@@ -23,20 +23,26 @@ def funnel_report(
     *,
     window_seconds: int = funnel.DEFAULT_WINDOW_SECONDS,
     by: str | None = None,
+    source: str = "auto",
 ) -> dict[str, Any]:
+    """Entries per step (a person entering on a day, see `app.attribution.funnel`), step and
+    overall conversion, median seconds between steps; from the rollup when it covers the
+    question (`source` says which was read, `computed_at` how fresh the rollup is)."""
     chosen = tuple(funnel.Step.parse(s) for s in steps) or funnel.DEFAULT_STEPS
-    result = funnel.run(store, flt, chosen, window_seconds=window_seconds, by=by)
+    result = funnel.run(store, flt, chosen, window_seconds=window_seconds, by=by, source=source)
     return {
         "steps": [s.label for s in result.steps],
         "window_seconds": result.window_seconds,
         "by": result.dimension,
+        "source": result.source,
+        "computed_at": result.computed_at.isoformat() if result.computed_at else None,
         "rows": [
             {
                 "value": row.value,
                 "steps": [
                     {
                         "step": f.step.label,
-                        "visitors": f.visitors,
+                        "entries": f.entries,
                         "conversion": f.conversion,
                         "overall": f.overall,
                         "median_seconds": f.median_seconds,
@@ -66,8 +72,7 @@ def ranking_report(
         raise FilterError("trials_step and success_step must differ")
     result = funnel.run(store, flt, steps, window_seconds=window_seconds, by=by)
     rows = [
-        RateRow(row.value or "", row.steps[1].visitors, row.steps[0].visitors)
-        for row in result.rows
+        RateRow(row.value or "", row.steps[1].entries, row.steps[0].entries) for row in result.rows
     ]
     return {
         "by": by,

@@ -46,9 +46,11 @@ _BEACON_FIELDS = {
     "amount": "amt",
     "currency": "cur",
     "props": "p",
+    "referrer_id": "ref_id",
 }
 _PIXEL_FIELDS = {
     "site_key": "s",
+    "visitor_id": "vid",
     "campaign_id": "c",
     "placement_id": "pl",
     "creative_id": "cr",
@@ -225,11 +227,15 @@ class Sender:
 
     async def _click(self, record: Record) -> None:
         future = self._clicks[record["click_id"]]
-        headers = self._headers(
-            record, Referer=record.get("referrer", ""), Cookie=f"adt_vid={record['visitor_id']}"
-        )
+        # As the snippet tags a tracked link: the partner page's visitor id as `vid`.
+        headers = self._headers(record, Referer=record.get("referrer", ""))
         response = await self._request(
-            "/c", "GET", f"/c/{record['link_code']}", 302, headers=headers
+            "/c",
+            "GET",
+            f"/c/{record['link_code']}",
+            302,
+            params={"vid": record["visitor_id"]},
+            headers=headers,
         )
         server_id = None
         if response is not None and response.status_code == 302:

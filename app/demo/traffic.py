@@ -11,6 +11,9 @@ records back into requests. What shapes the numbers:
   (Thursday best, Saturday worst, in volume and even more in conversion);
 - CTR by channel, placement and creative; click→order by channel and campaign, and far lower
   outside the operator's home province (its plans are sold there only);
+- one visitor id from impression to click (the partner page's, as the snippet tags tracked
+  links with it); engaged landers sharing the page (`event:share` by medium) and friends
+  arriving through those share links (`referrer_id`), who share in turn: an invite forest;
 - visitors spread over provinces and cities, local sites and geo-targeted campaigns focused
   on Inner Mongolia; returning visitors on partner sites and on the landing site, with orders
   on a later day still carrying the click id within the attribution window;
@@ -78,6 +81,9 @@ RELOAD_RATE = 0.03  # thank-you page reloaded: the loader drops the repeated ord
 STALE_LINK_RATE = 0.003  # clicks on a badge whose link was retired
 STALE_SECRET_RATE = 0.02  # postbacks also sent by a network still signing with an old secret
 ORGANIC_SHARE = 0.12  # landing sessions without a click (shared links, direct), per landed click
+SHARE_RATE = 0.08  # engaged landing sessions (two pages or more) that end in a share
+REFERRED = 0.6  # organic sessions opened from a share link (adt_ref), once anyone has shared
+SHARERS_MAX = 2000  # recent sharers remembered per advertiser
 ORGANIC_ORDER = 0.015
 CRAWLS_PER_DAY = 3.0  # crawler page views per landing site
 FRAUD_SHARE = 0.0005  # click-spam clicks on the fraud day, per target event
@@ -209,6 +215,10 @@ class Traffic:
         self._pools: dict[tuple[str, str], list[Visitor]] = defaultdict(list)
         self._order_ids: set[str] = set()
         self._landed: Counter[str] = Counter()  # per advertiser, today
+        # Per advertiser: (sharer, medium) of recent shares, whose links bring friends.
+        self._sharers: dict[str, list[tuple[Visitor, str]]] = defaultdict(list)
+        # Sharing draws from its own stream: the rest of the traffic stays what it was.
+        self._viral = random.Random(plan.seed * 7919 + 1)
         self._hours = {name: Weighted(enumerate(weights)) for name, weights in HOURS.items()}
         self._regions = read_regions()
         self._networks = read_networks()
@@ -407,6 +417,7 @@ class Traffic:
                 "campaign_id": slot.campaign_id,
                 "placement_id": slot.placement.id,
                 "creative_id": slot.creative.id,
+                "visitor_id": visitor.id,  # the partner page's own id, as its snippet sends
                 "url": page,
                 "referrer": page,
             },
@@ -486,9 +497,11 @@ class Traffic:
         click_id: str,
         slot: Slot | None,
         order: bool,
+        sharer: str = "",
     ) -> int:
-        """One visit on the landing site: pages, custom events, maybe an order. Returns the
-        time it ended."""
+        """One visit on the landing site: pages, custom events, maybe an order, maybe a share
+        of the page (whose link may bring friends later). `sharer`: the visitor id of the
+        share link it was opened from. Returns the time it ended."""
         rng = self.rng
         site_key = self.world.landing_keys[advertiser.key]
         session_id = _token(rng, 9)
@@ -519,6 +532,7 @@ class Traffic:
                     "url": url,
                     "referrer": previous,
                     "duration_ms": min(dwell, 1_800_000),
+                    **({"referrer_id": sharer} if sharer and index == 0 else {}),
                 },
                 visitor,
             )
@@ -542,9 +556,34 @@ class Traffic:
             previous = url
             path = advertiser.pages[_below(rng, len(advertiser.pages))]
             url = f"https://{advertiser.domain}{path}"
+        if pages > 1 and self._viral.random() < SHARE_RATE:
+            self._share(advertiser, visitor, ts - 500, base, pageview, previous)
         if order:
             ts = self._order(advertiser, visitor, ts, base, previous, click_id, slot)
         return ts
+
+    def _share(
+        self, advertiser: AdvertiserSpec, visitor: Visitor, ts: int, base: Record,
+        pageview: str, url: str,
+    ) -> None:  # fmt: skip
+        medium = _SHARE_SOURCES.draw(self._viral)
+        self._emit(
+            {
+                "event_type": "event",
+                "event_name": "share",
+                "ts": ts,
+                **base,
+                "pageview_id": pageview,
+                "url": url,
+                "props": {"medium": medium},
+            },
+            visitor,
+        )
+        pool = self._sharers[advertiser.key]
+        if len(pool) < SHARERS_MAX:
+            pool.append((visitor, medium))
+        else:
+            pool[_below(self._viral, SHARERS_MAX)] = (visitor, medium)
 
     def _amount(self, advertiser: AdvertiserSpec) -> str:
         rng = self.rng
@@ -690,12 +729,19 @@ class Traffic:
         for _ in range(poisson(rng, self._landed[advertiser.key] * ORGANIC_SHARE)):
             visitor = self._new_visitor(home, 0.8)
             source = _SHARE_SOURCES.draw(rng)
+            sharers = self._sharers[advertiser.key]
+            sharer = ""
+            if sharers and self._viral.random() < REFERRED:  # a friend's link (adt_ref)
+                friend, source = sharers[_below(self._viral, len(sharers))]
+                sharer = friend.id
             entry = (
                 f"https://{advertiser.domain}/?utm_source={source}&utm_medium=referral"
-                f"&utm_campaign=invite"
+                f"&utm_campaign=invite" + (f"&adt_ref={sharer}" if sharer else "")
             )
             order = advertiser.orders_via == "beacon" and rng.random() < ORGANIC_ORDER
-            self._session(advertiser, visitor, self._hour_ts(day), entry, "", "", None, order)
+            self._session(
+                advertiser, visitor, self._hour_ts(day), entry, "", "", None, order, sharer
+            )
 
     def _crawls(self, advertiser: AdvertiserSpec, day: int) -> None:
         rng = self.rng

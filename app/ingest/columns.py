@@ -32,7 +32,7 @@ EVENT_COLUMNS: dict[str, pa.DataType] = {
             "utm_campaign", "utm_term", "utm_content", "ip", "country_code", "province",
             "city", "user_agent", "browser", "browser_version", "os", "os_version",
             "device_type", "screen", "language", "order_id", "order_status", "currency",
-            "province_code", "city_code", "isp", "route_rule", "variant",
+            "province_code", "city_code", "isp", "route_rule", "variant", "referrer_id",
         )
     },
     "is_bot": pa.uint8(),

@@ -23,6 +23,7 @@ from fastapi.responses import PlainTextResponse
 from app.ingest.loader import Loader, build_enricher
 from app.ingest.spool import spool_depth
 from app.metrics import Metrics
+from app.rollups.job import RollupJob
 from app.serve.supervisor import EdgeSupervisor
 from app.settings import Settings, load_settings
 from app.store.catalog_cache import CatalogCache
@@ -43,6 +44,7 @@ class CoreRuntime:
     store: Store | None = None
     catalog: CatalogCache | None = None
     loader: Loader | None = None
+    rollups: RollupJob | None = None
     admin_token: str = ""
     store_error: str = ""
     _stopping: threading.Event = field(default_factory=threading.Event)
@@ -98,9 +100,15 @@ class CoreRuntime:
             poll_ms=self.settings.loader_poll_ms,
             nice=self.settings.loader_nice,
         ).start()
+        if self.settings.rollup_interval_s > 0:
+            self.rollups = RollupJob(
+                self.store, self.metrics, self.settings.rollup_interval_s
+            ).start()
 
     def stop(self) -> None:
         self._stopping.set()
+        if self.rollups:
+            self.rollups.stop()
         if self.loader:
             self.loader.stop(drain=True)
         if self.catalog:
@@ -130,6 +138,11 @@ class CoreRuntime:
                 "last_error": (self.loader.last_error if self.loader else self.store_error) or None,
             },
             "catalog_version": self.catalog.snapshot.version if self.catalog else 0,
+            "rollups": {
+                "running": self.rollups is not None,
+                "last_run": self.rollups.last_run if self.rollups else None,
+                "last_error": (self.rollups.last_error if self.rollups else "") or None,
+            },
         }
 
 

@@ -15,6 +15,10 @@ from typing import Any
 from app.ingest.reasons import RejectReason
 from app.ingest.record import Record
 
+# A visitor id as the snippet and the tracker's cookie write it; also a share link's sharer.
+VISITOR_ID = re.compile(r"^[A-Za-z0-9_.:-]+$")
+VISITOR_ID_MAX = 128
+
 # Short parameter name -> (events column, max length, pattern or None)
 _TEXT_FIELDS: dict[str, tuple[str, int, re.Pattern[str] | None]] = {
     "n": ("event_name", 128, re.compile(r"^[\w.:/-]+$")),
@@ -22,7 +26,9 @@ _TEXT_FIELDS: dict[str, tuple[str, int, re.Pattern[str] | None]] = {
     "pl": ("placement_id", 128, None),
     "cr": ("creative_id", 128, None),
     "cid": ("click_id", 128, re.compile(r"^[A-Za-z0-9_.-]+$")),
-    "vid": ("visitor_id", 128, re.compile(r"^[A-Za-z0-9_.:-]+$")),
+    "vid": ("visitor_id", VISITOR_ID_MAX, VISITOR_ID),
+    # The sharer's visitor id from a share link's `adt_ref` (see app/attribution/referral.py).
+    "ref_id": ("referrer_id", VISITOR_ID_MAX, VISITOR_ID),
     "sid": ("session_id", 128, re.compile(r"^[A-Za-z0-9_.:-]+$")),
     "pv": ("pageview_id", 128, re.compile(r"^[A-Za-z0-9_.:-]+$")),
     "url": ("url", 4096, None),

@@ -4,6 +4,10 @@ The link's compiled route decides where this visitor goes (routing rule, split v
 fallback); every destination was registered through the API, so nothing taken from the
 request ever becomes a destination (no open redirect). The click row names the rule and
 variant that served it.
+
+The click's visitor is the partner page's own visitor id when the snippet on that page tagged
+the link with `vid=` (so impression and click are one person); otherwise the tracker's
+`adt_vid` cookie. `vid` is never forwarded to the landing URL (only UTM parameters are).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from urllib.parse import parse_qsl
 from app.ingest.reasons import RejectReason
 from app.ingest.record import Record, now_ms, reject
 from app.tracker.asgi import Headers, Receive, Scope, Send, cookie_value, respond
+from app.tracker.fields import VISITOR_ID, VISITOR_ID_MAX
 from app.tracker.links import landing_with_click, new_click_id
 
 VISITOR_COOKIE = "adt_vid"
@@ -50,6 +55,15 @@ def visitor_id(cookie: str, headers: Headers) -> str:
             )
         )
     return visitor
+
+
+def click_visitor(query: str, cookie: str, headers: Headers) -> str:
+    """The page's visitor id from a valid `vid` query parameter, else `visitor_id`'s."""
+    if "vid=" in query:
+        for key, value in parse_qsl(query):
+            if key == "vid" and len(value) <= VISITOR_ID_MAX and VISITOR_ID.match(value):
+                return value
+    return visitor_id(cookie, headers)
 
 
 def add_utm(record: Record, query: str) -> None:
@@ -92,7 +106,7 @@ async def redirect(edge: Edge, scope: Scope, receive: Receive, send: Send) -> No
         (b"cache-control", NO_CACHE),
         (b"referrer-policy", b"no-referrer-when-downgrade"),
     ]
-    visitor = visitor_id(cookie, headers)
+    visitor = click_visitor(query, cookie, headers)
     decision = route.decide(lambda: edge.visitor(ip, ua), visitor, ts)
     location = landing_with_click(decision.url, click_id, query) if decision.url else ""
     record: Record = {

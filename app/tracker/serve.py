@@ -32,7 +32,7 @@ from app.tracker.asgi import Headers, Receive, Scope, Send, respond, send_json
 from app.tracker.links import landing_with_click, new_click_id
 from app.tracker.pixel import GIF
 from app.tracker.query import parse_query
-from app.tracker.redirect import NO_CACHE, add_utm, request_query, visitor_id
+from app.tracker.redirect import NO_CACHE, add_utm, click_visitor, request_query, visitor_id
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +200,8 @@ async def served_click(edge: Edge, scope: Scope, receive: Receive, send: Send) -
     ip, ua, referer, cookie = edge.request_meta(scope)
     route = edge.placement_route(placement_id)
     headers: Headers = [(b"cache-control", NO_CACHE)]
-    visitor = visitor_id(cookie, headers)
+    query = request_query(scope)
+    visitor = click_visitor(query, cookie, headers)
     pick = None
     if route is not None:
         booked = {c.creative.id: c for c in route.candidates}
@@ -219,7 +220,6 @@ async def served_click(edge: Edge, scope: Scope, receive: Receive, send: Send) -
         )  # fmt: skip
         await respond(send, 404, b"not found", [(b"content-type", b"text/plain")])
         return
-    query = request_query(scope)
     click_id = new_click_id(pick.creative.id)  # a postback finds the advertiser by it
     location = landing_with_click(pick.creative.landing_url, click_id, query)
     record: Record = {

@@ -263,8 +263,12 @@ def test_the_right_token_is_accepted_on_read_routes(server):
     with server.admin() as http:
         for method, path in _api_routes(server):
             if method == "GET" and "{" not in path:
-                # Reports need a date range; every other read route needs nothing.
-                params = {"start": "2026-11-01", "end": "2026-11-01"} if "/stats/" in path else {}
+                # Reports and costs need a date range (the invite tree a sharer too); every
+                # other read route needs nothing.
+                dated = "/stats/" in path or path.endswith("/costs")
+                params = {"start": "2026-11-01", "end": "2026-11-01"} if dated else {}
+                if path.endswith("/referral/tree"):
+                    params["root"] = "v-1"
                 assert http.get(path, params=params).status_code == 200, path
 
 

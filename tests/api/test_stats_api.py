@@ -69,14 +69,14 @@ def test_the_funnel_counts_what_was_sent(server, traffic):
         response = http.get("/api/v1/stats/funnel", params={"start": _today(), "end": _today()})
     assert response.status_code == 200, response.text
     [row] = response.json()["rows"]
-    counts = [(s["step"], s["visitors"]) for s in row["steps"]]
+    counts = [(s["step"], s["entries"]) for s in row["steps"]]
     assert counts == [("impression", 5), ("click", 4), ("visit", 3), ("order", 2)]
     assert [s["conversion"] for s in row["steps"]] == [None, 0.8, 0.75, pytest.approx(2 / 3)]
 
 
-def test_ranking_by_partner_with_intervals(server, traffic):
+def test_conversion_ranking_by_partner_with_intervals(server, traffic):
     with server.admin() as http:
-        answer = http.get("/api/v1/stats/ranking", params={
+        answer = http.get("/api/v1/stats/conversion-ranking", params={
             "start": _today(), "end": _today(), "by": "partner_id", "min_trials": 0,
         }).json()  # fmt: skip
     [row] = answer["rows"]
@@ -156,3 +156,83 @@ def test_traffic_counts_what_was_sent(server, traffic):
     assert row["amount"] == pytest.approx(20)
     assert hours.status_code == 200 and sum(r["visits"] for r in hours.json()["rows"]) == 3
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][:2] == ["query", "by"]
+
+
+def test_a_refreshed_rollup_answers_the_funnel_as_the_events_do(server, traffic):
+    day = {"start": _today(), "end": _today()}
+    with server.admin() as http:
+        refreshed = http.post("/api/v1/rollups/refresh")
+        assert refreshed.status_code == 200, refreshed.text
+        state = http.get("/api/v1/rollups").json()
+        assert {f["funnel"] for f in state["funnels"]} == {"default", "click_order"}
+        assert state["job"]["running"] and state["job"]["last_error"] is None
+        for by in (None, "channel", "partner_id", "day"):
+            params = {**day, **({"by": by} if by else {})}
+            auto = http.get("/api/v1/stats/funnel", params=params).json()
+            raw = http.get("/api/v1/stats/funnel", params={**params, "source": "raw"}).json()
+            assert (auto["source"], raw["source"]) == ("rollup", "raw")
+            assert auto["rows"] == raw["rows"] and auto["computed_at"]
+        assert (
+            http.get("/api/v1/stats/funnel", params={**day, "source": "cache"}).status_code == 422
+        )
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "rollups", "status", "--json"],
+        cwd=REPO, env=server.env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["funnels"] == state["funnels"]
+
+
+def test_only_admins_refresh_rollups(server, traffic):
+    buyer = make_user(server, "rollup-buyer", "media_buyer")
+    with bearer(server, api_key(server, buyer["id"])) as http:
+        assert http.post("/api/v1/rollups/refresh").status_code == 403
+        assert http.get("/api/v1/rollups").status_code == 403
+
+
+def test_the_ranking_counts_what_was_sent_and_the_cli_agrees(server, traffic):
+    params = {"start": _today(), "end": _today(), "by": "partner_id", "min_trials": 0}
+    with server.admin() as http:
+        answer = http.get("/api/v1/stats/ranking", params=params).json()
+        bad = http.get("/api/v1/stats/ranking", params={**params, "sort": "vibes"})
+    [row] = [r for r in answer["rows"] if r["value"] == "nmg-portal"]
+    assert (row["impressions"], row["clicks"], row["orders"]) == (5, 4, 0)
+    assert row["spend"] is None and answer["attribution"] == "last_click"
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][:2] == ["query", "sort"]
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "stats", "ranking", "--start", _today(), "--end",
+         _today(), "--by", "partner_id", "--min-trials", "0", "--json"],
+        cwd=REPO, env=server.env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == answer
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("paths", {"by": "channel"}),
+        ("pages", {}),
+        ("dropoff", {"by": "partner_id"}),
+        ("silence", {}),
+        ("touchpoints", {"by": "link_code"}),
+        ("referral", {}),
+    ],
+)
+def test_every_engagement_report_answers_through_the_api(server, traffic, path, params):
+    day = {"start": _today(), "end": _today()}
+    with server.admin() as http:
+        response = http.get(f"/api/v1/stats/{path}", params={**day, **params})
+        assert response.status_code == 200, response.text
+        wrong = {"lookback_days": 0} if path == "silence" else {"top": 0, "by": "ip;--"}
+        bad = http.get(f"/api/v1/stats/{path}", params={**day, **wrong})
+        assert bad.status_code == 422, bad.text
+    answer = response.json()
+    if path == "pages":
+        assert answer["page_views"] == 3 and answer["sessions"] == 3
+    if path == "touchpoints":
+        [row] = answer["rows"]
+        assert (row["clicks"], row["visits"]) == (4, 3)
+    if path == "dropoff":
+        [row] = answer["rows"]
+        assert [s["reached"] for s in row["steps"]] == [5, 4, 3, 2]

@@ -22,6 +22,7 @@ from app.ingest.loader import Loader, build_enricher
 from app.ingest.record import EventIds, dumps
 from app.ingest.spool import SpoolWriter
 from app.metrics import Metrics
+from app.rollups import funnels as rollup
 from app.settings import load_settings
 from app.store import catalog
 from app.store.catalog_cache import CatalogCache
@@ -129,6 +130,14 @@ def _generate(rng: random.Random, sites: dict[str, tuple[str, str]], landing: st
     return records, truth
 
 
+def _bucket(seconds: int) -> int:
+    """Whole seconds to three significant figures, as the funnel keeps its medians."""
+    for limit, unit in ((1000, 1), (10_000, 10), (100_000, 100), (1_000_000, 1000)):
+        if seconds < limit:
+            return seconds // unit * unit
+    return seconds // 10_000 * 10_000
+
+
 def _brute(
     truth: list[Truth],
     steps: tuple[Step, ...],
@@ -136,48 +145,51 @@ def _brute(
     flt: Filter,
     by: str | None = None,
 ) -> dict:
-    """{value: (visitors per step, lower-median seconds per gap)} by windowFunnel's walk."""
+    """{value: (entries per step, lower-median seconds per gap)} by windowFunnel's walk from
+    each entry: a person's step-1 events of one local day (and one value of the split and of
+    each filtered dimension) that pass the filter, then the person's later steps anywhere."""
     start, end = (_ms(x) for x in flt.utc_range())
+    zone = ZoneInfo(flt.tz)
+    filtered = sorted(d for d in ("channel", "province_code") if getattr(flt, d) and d != by)
+    dims = ([by] if by and by != "day" else []) + filtered
     per_person: dict[str, list[Truth]] = defaultdict(list)
     for e in truth:
-        if not start <= e.ms < end or (e.is_bot and not flt.include_bots):
-            continue
-        if flt.province_code and e.province_code not in flt.province_code:
-            continue
-        if flt.channel and e.channel not in flt.channel:
-            continue
-        per_person[e.person].append(e)
+        if start <= e.ms < end + window_s * 1000 and (flt.include_bots or not e.is_bot):
+            per_person[e.person].append(e)
     counts: dict = defaultdict(lambda: [0] * len(steps))
     gaps: dict = defaultdict(lambda: [[] for _ in steps[1:]])
     for events in per_person.values():
-        walk = sorted(
-            (e.ms, k)
-            for e in events
-            for k, s in enumerate(steps)
-            if e.event_type == s.event_type and (not s.event_name or e.event_name == s.event_name)
-        )
-        chains: list[list[int] | None] = [None] * len(steps)
-        for ms, k in walk:
-            if chains[-1] is not None:
-                break
-            if k == 0:
-                chains[0] = [ms]
-            elif chains[k - 1] is not None and ms <= chains[k - 1][0] + window_s * 1000:
-                chains[k] = [*chains[k - 1], ms]
-        level = max((k + 1 for k, c in enumerate(chains) if c is not None), default=0)
-        if not level:
-            continue
-        first = min((e for e in events if _matches(e, steps[0])), key=lambda e: e.ms)
-        value = {None: None, "channel": first.channel, "province_code": first.province_code}[by]
-        for k in range(level):
-            counts[value][k] += 1
-        chain = chains[level - 1]
-        for k in range(level - 1):
-            gaps[value][k].append(chain[k + 1] - chain[k])
+        entries: dict = defaultdict(list)
+        for e in events:
+            if not (_matches(e, steps[0]) and e.ms < end):
+                continue
+            if flt.province_code and e.province_code not in flt.province_code:
+                continue
+            if flt.channel and e.channel not in flt.channel:
+                continue
+            day = datetime.fromtimestamp(e.ms / 1000, zone).date()
+            entries[day, tuple(getattr(e, d) for d in dims)].append(e.ms)
+        later = [(e.ms, k) for e in events for k, s in enumerate(steps) if k and _matches(e, s)]
+        for (day, unit), firsts in entries.items():
+            chains: list[list[int] | None] = [None] * len(steps)
+            for ms, k in sorted([(ms, 0) for ms in firsts] + later):
+                if chains[-1] is not None:
+                    break
+                if k == 0:
+                    chains[0] = [ms]
+                elif chains[k - 1] is not None and ms <= chains[k - 1][0] + window_s * 1000:
+                    chains[k] = [*chains[k - 1], ms]
+            level = max(k + 1 for k, c in enumerate(chains) if c is not None)
+            value = None if by is None else day.isoformat() if by == "day" else unit[0]
+            for k in range(level):
+                counts[value][k] += 1
+            chain = chains[level - 1]
+            for k in range(level - 1):
+                gaps[value][k].append(_bucket((chain[k + 1] - chain[k]) // 1000))
     return {
         value: (
             counts[value],
-            [statistics.median_low(g) / 1000 if g else None for g in gaps[value]],
+            [statistics.median_low(g) if g else None for g in gaps[value]],
         )
         for value in counts
     }
@@ -192,7 +204,7 @@ def _matches(e: Truth, step: Step) -> bool:
 def _figures(result: funnel.Funnel) -> dict:
     return {
         row.value: (
-            [s.visitors for s in row.steps],
+            [s.entries for s in row.steps],
             [s.median_seconds for s in row.steps[1:]],
         )
         for row in result.rows
@@ -220,6 +232,7 @@ def loaded(tmp_path_factory, geo_db):
     writer.close()
     loader.drain_once()
     assert store.query("SELECT count() FROM events")[0][0] == len(records)
+    rollup.refresh(store)
     yield store, truth
     store.close()
 
@@ -254,19 +267,106 @@ def test_default_funnel_matches_brute_force(loaded, window_s, by):
         first, *rest = row.steps
         assert first.conversion is None and first.overall == 1.0
         for prev, step in itertools.pairwise(row.steps):
-            if prev.visitors:
-                assert step.conversion == pytest.approx(step.visitors / prev.visitors)
-            assert step.overall == pytest.approx(step.visitors / first.visitors)
+            if prev.entries:
+                assert step.conversion == pytest.approx(step.entries / prev.entries)
+            assert step.overall == pytest.approx(step.entries / first.entries)
     assert [r.entered for r in result.rows] == sorted(
         (r.entered for r in result.rows), reverse=True
     )
+
+
+WEEK = funnel.DEFAULT_WINDOW_SECONDS
+
+
+@pytest.mark.parametrize(
+    "flt",
+    [
+        ALL_DAYS,
+        Filter(ALL_DAYS.start, ALL_DAYS.end, channel=("forum",)),
+        Filter(ALL_DAYS.start, ALL_DAYS.end, province_code=("440000", "110000")),
+        Filter(date(2024, 3, 2), date(2024, 3, 2)),
+    ],
+)
+@pytest.mark.parametrize("by", [None, "channel", "province_code", "day"])
+def test_the_rollup_answers_what_the_events_answer(loaded, flt, by):
+    store, truth = loaded
+    expected = _brute(truth, DEFAULT_STEPS, WEEK, flt, by)
+    raw = funnel.run(store, flt, by=by, source="raw")
+    assert raw.source == "raw" and _figures(raw) == expected
+    if (flt.channel and by == "province_code") or (flt.province_code and by == "channel"):
+        assert funnel.run(store, flt, by=by).source == "raw"  # two dimensions: events only
+        return
+    rolled = funnel.run(store, flt, by=by)
+    assert rolled.source == "rollup"
+    assert _figures(rolled) == _figures(raw) == expected
+    assert rolled.computed_at is not None
+    click_order = (Step("click"), Step("order"))
+    assert _figures(funnel.run(store, flt, click_order, by=by)) == _brute(
+        truth, click_order, WEEK, flt, by
+    )
+
+
+def test_a_refresh_recomputes_only_days_whose_reach_changed(loaded):
+    store, truth = loaded
+    assert rollup.refresh(store) == []  # nothing arrived since the fixture's refresh
+    sites = dict(store.query("SELECT channel, any(site_key) FROM events GROUP BY channel"))
+    late = datetime(2024, 3, 9, 12, tzinfo=UTC)  # a late impression and click, Mar 9 local
+    rows = [
+        ["impression", late, "late-person", sites["forum"], "forum", "440000"],
+        ["click", late + timedelta(minutes=5), "late-person", sites["forum"], "forum", "440000"],
+    ]
+    columns = ["event_type", "ts", "visitor_id", "site_key", "channel", "province_code"]
+    store.insert_rows("events", rows, columns)
+    try:
+        # A day with events that was never computed: the rollup would miss it, so auto reads
+        # the events until the next refresh.
+        assert funnel.run(store, ALL_DAYS).source == "raw"
+        [done] = [r for r in rollup.refresh(store) if r.funnel == "default"]
+        # Mar 9 and the days whose chains reach it: 8 days before, those that have events.
+        days = {d for (d,) in store.query("SELECT DISTINCT day FROM daily_counts")}
+        assert done.days == tuple(sorted(d for d in days if date(2024, 3, 1) <= d))
+        assert done.days[0] == date(2024, 3, 1) and done.days[-1] == date(2024, 3, 9)
+        assert funnel.run(store, ALL_DAYS).source == "rollup"
+        [row] = funnel.run(store, ALL_DAYS, source="rollup").rows
+        [raw] = funnel.run(store, ALL_DAYS, source="raw").rows
+        assert row == raw
+        truth = [
+            *truth,
+            *(Truth("late-person", _ms(r[1]), r[0], "", "forum", "440000", 0) for r in rows),
+        ]
+        assert _figures(funnel.run(store, ALL_DAYS, source="rollup")) == _brute(
+            truth, DEFAULT_STEPS, WEEK, ALL_DAYS
+        )
+        # Only the current computation of a day is read, and older ones are gone.
+        [(kept,)] = store.query(
+            "SELECT uniqExact(computed_at) FROM funnel_daily WHERE day = '2024-03-09'"
+        )
+        assert kept == 1
+    finally:
+        store.command("DELETE FROM events WHERE visitor_id = 'late-person'")
+        rollup.refresh(store)
+
+
+def test_questions_the_rollup_cannot_answer_read_the_events(loaded):
+    store, _ = loaded
+    for flt, steps, window, by in (
+        (ALL_DAYS, DEFAULT_STEPS, HOUR, None),  # another window
+        (Filter(ALL_DAYS.start, ALL_DAYS.end, tz="UTC"), DEFAULT_STEPS, WEEK, None),
+        (Filter(ALL_DAYS.start, ALL_DAYS.end, include_bots=True), DEFAULT_STEPS, WEEK, None),
+        (ALL_DAYS, DEFAULT_STEPS, WEEK, "hour"),
+        (ALL_DAYS, DEFAULT_STEPS, WEEK, "os"),
+        (ALL_DAYS, (Step("visit"), Step("order")), WEEK, None),
+    ):
+        assert funnel.run(store, flt, steps, window_seconds=window, by=by).source == "raw"
+        with pytest.raises(FilterError, match="rollup"):
+            funnel.run(store, flt, steps, window_seconds=window, by=by, source="rollup")
 
 
 def test_stitching_matters(loaded):
     """Without joining landing ids to clicks, nobody would reach `visit` from an impression."""
     store, _ = loaded
     [row] = funnel.run(store, ALL_DAYS, window_seconds=86_400).rows
-    assert row.steps[2].visitors > 100 and row.steps[3].visitors > 30
+    assert row.steps[2].entries > 100 and row.steps[3].entries > 30
 
 
 def test_custom_steps_with_an_event_name(loaded):
@@ -337,7 +437,7 @@ def test_hostile_values_are_just_values(loaded):
         assert hostile not in sql and hostile in params[name]
     steps = (Step("visit"), Step("event", hostile))
     [row] = funnel.run(store, ALL_DAYS, steps).rows
-    assert row.steps[0].visitors > 0 and row.steps[1].visitors == 0
+    assert row.steps[0].entries > 0 and row.steps[1].entries == 0
     with pytest.raises(FilterError):
         funnel.run(store, ALL_DAYS, by="channel) OR (1=1")
     with pytest.raises(FilterError):
@@ -353,7 +453,7 @@ def test_the_query_text_is_stable_and_binds_every_value():
     assert funnel.build(flt, window_seconds=HOUR, by="channel") == (sql, params)
     assert params["channel"] == ["a", "b"] and params["window_ms"] == HOUR * 1000
     assert "channel IN {channel:Array(String)}" in sql
-    assert "windowFunnel({window_ms:UInt64})(ms, step = 1, step = 2, step = 3, step = 4)" in sql
+    assert "arrayFold(" in sql and "{window_ms:UInt64}" in sql and "AS entry" in sql
     with pytest.raises(FilterError):
         funnel.build(flt, (Step("visit"),))
 

@@ -89,3 +89,29 @@ def test_intervals_hold_the_rate_and_ranks_follow_lower_bounds(pairs):
             assert r.low - 1e-12 <= r.rate <= r.high + 1e-12
         if r.trials < 30:
             assert r.verdict == NOT_ENOUGH_DATA
+
+
+def test_rates_that_overflow_are_capped_for_the_interval_only():
+    from app.attribution.ranking import rate_of
+
+    over = rate_of(5, 3)
+    assert over.rate == pytest.approx(5 / 3) and over.capped
+    assert (over.low, over.high) == wilson_interval(3, 3)
+    none = rate_of(4, 0)
+    assert none.rate is None and (none.low, none.high) == (0.0, 1.0)
+    assert not rate_of(1, 2).capped
+
+
+def test_value_orderings_ratios_and_changes():
+    from decimal import Decimal
+
+    from app.attribution.ranking import change, order_by_value, ratio
+
+    items = [("a", 2.0, True), ("b", None, True), ("c", 9.0, False), ("d", 5.0, True)]
+    assert order_by_value(items, descending=True) == ["d", "a", "b", "c"]
+    assert order_by_value(items, descending=False) == ["a", "d", "b", "c"]
+    assert ratio(Decimal("10.00"), 4) == 2.5
+    assert ratio(1, 0) is None and ratio(1, None) is None
+    assert change(3.0, 2.0) == {"abs": 1.0, "rel": 0.5}
+    assert change(3, 0) == {"abs": 3, "rel": None}
+    assert change(None, 2.0) == {"abs": None, "rel": None}

@@ -326,6 +326,22 @@ def test_bulk_has_new_and_returning_visitors(bulk) -> None:
     assert 0.05 * visitors < returning < 0.5 * visitors
 
 
+def test_bulk_funnel_runs_from_impression_to_order_and_referrals_spread(bulk) -> None:
+    from datetime import date
+
+    from app.attribution import funnel, referral
+    from app.attribution.filters import Filter
+
+    _, store, _ = bulk
+    flt = Filter(date(2026, 11, 6), date(2026, 11, 19))
+    [row] = funnel.run(store, flt, funnel.DEFAULT_STEPS).rows
+    people = [f.entries for f in row.steps]  # impression → click → visit → order
+    assert people[0] > people[1] > people[2] > people[3] > 0
+    report = referral.referral_report(store, flt)
+    assert report["shares"] > 0 and report["invitees"] > 0 and report["sharers"] > 0
+    assert report["max_depth"] >= 1 and report["ignored"]["self_referrals"] == 0
+
+
 def test_bulk_rejects_are_only_the_intended_ones(bulk) -> None:
     result, store, _ = bulk
     reasons = dict(store.query("SELECT reason, count() FROM rejects GROUP BY reason"))

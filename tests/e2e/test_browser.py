@@ -16,7 +16,7 @@ from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
@@ -201,13 +201,17 @@ def test_partner_click_to_landing_order(server: ServerProcess, pages: Pages, con
     page.goto(pages.url("partner", "partner.html"))
     _loaded(page)
     partner_visit = _wait_rows(server, event_type="visit", site_key=partner_site)[0]
+    # The tracked link carries the partner page's visitor id to the redirect.
+    tagged = f"{world['link']['url']}?vid={partner_visit['visitor_id']}"
+    assert page.eval_on_selector("#offer", "a => a.href") == tagged
     page.click("#offer")  # /c/CODE, then a 302 to the landing page with adt_cid
     page.wait_for_url(re.compile(r"^http://shop\.localtest:\d+/landing\.html\?p=1&adt_cid="))
     _loaded(page)
 
     click = _wait_rows(server, event_type="click", link_code=world["link"]["code"])[0]
     click_id = click["click_id"]
-    assert page.url.endswith(f"adt_cid={click_id}")
+    assert page.url.endswith(f"adt_cid={click_id}")  # no vid forwarded
+    assert click["visitor_id"] == partner_visit["visitor_id"]  # impression → click: one person
     visit = _wait_rows(server, event_type="visit", site_key=shop_site)[0]
     order = _wait_rows(server, event_type="order", order_id="o-1")[0]
     signup = _wait_rows(server, event_type="event", site_key=shop_site, where=_named("signup"))[0]
@@ -423,3 +427,80 @@ def test_virtual_page_view_in_a_single_page_app(server: ServerProcess, pages: Pa
     assert leave["url"] == first["url"]
     assert leave["duration_ms"] >= 150
     assert errors == []
+
+
+def test_links_added_later_are_tagged_as_they_are_pressed(
+    server: ServerProcess, pages: Pages, context
+):
+    world = _world(server, pages)
+    page, errors = _open(context)
+    page.goto(pages.url("partner", "partner.html"))
+    _loaded(page)
+    vid = next(c["value"] for c in context.cookies() if c["name"] == "_adt_vid")
+    link = world["link"]["url"]
+    page.evaluate(
+        """([link, other]) => {
+            for (const [id, href] of [['late', link + '?utm_source=qq&vid=stale#top'],
+                                      ['other', other]]) {
+                const a = document.createElement('a');
+                a.id = id; a.href = href; a.textContent = id;
+                document.body.appendChild(a);
+            }
+        }""",
+        [link, pages.url("shop", "c/not-the-tracker.html")],
+    )
+    assert page.eval_on_selector("#late", "a => a.href").endswith("vid=stale#top")
+    page.dispatch_event("#late", "mousedown")
+    assert page.eval_on_selector("#late", "a => a.href") == f"{link}?utm_source=qq&vid={vid}#top"
+    # Other sites' links are left alone, even with a /c/ path.
+    assert page.eval_on_selector("#other", "a => a.href") == pages.url(
+        "shop", "c/not-the-tracker.html"
+    )
+    assert errors == []
+
+
+def test_a_share_link_brings_a_friend_who_carries_the_sharer(
+    server: ServerProcess, pages: Pages, context, chromium: Browser, desktop_ua: str
+):
+    world = _world(server, pages)
+    shop_site = pages.sites["shop"]
+    page, errors = _open(context)
+    page.goto(world["link"]["url"])  # the sharer arrived through a tracked link
+    _loaded(page)
+    sharer = _wait_rows(server, event_type="visit", site_key=shop_site)[0]
+    shared = page.evaluate("adtrack.share('wechat')")
+    # The page's own URL: its parameters kept, the click id not passed on, the sharer added.
+    assert shared == pages.url("shop", f"landing.html?p=1&adt_ref={sharer['visitor_id']}")
+    share = _wait_rows(server, event_type="event", site_key=shop_site, where=_named("share"))[0]
+    assert share["props"] == {"medium": "wechat"}
+    assert share["visitor_id"] == sharer["visitor_id"]
+
+    # The friend's browser falls back to the pixel, whose hits' fields the test can read
+    # (a beacon's body is not visible to Playwright).
+    friend = chromium.new_context(user_agent=desktop_ua)
+    friend.add_init_script("Navigator.prototype.sendBeacon = undefined; window.fetch = undefined;")
+    try:
+        other, other_errors = _open(friend)
+        sent: list[dict[str, list[str]]] = []
+        other.on(
+            "request",
+            lambda r: (
+                sent.append(parse_qs(urlsplit(r.url).query))
+                if urlsplit(r.url).path == "/p.gif"
+                else None
+            ),
+        )
+        other.goto(shared)
+        _loaded(other)
+        visits = _wait_rows(server, 2, event_type="visit", site_key=shop_site)
+        [arrival] = [v for v in visits if v["visitor_id"] != sharer["visitor_id"]]
+        assert arrival["click_id"] == ""  # not the sharer's click
+        [visit] = [q for q in sent if q["e"] == ["visit"]]
+        assert visit["ref_id"] == [sharer["visitor_id"]]
+        assert visit["vid"] == [arrival["visitor_id"]]
+        assert other_errors == []
+    finally:
+        friend.close()
+    assert errors == []
+    server.wait_drained()
+    assert server.rejects()["by_reason"] == {}

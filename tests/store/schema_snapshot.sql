@@ -82,6 +82,26 @@ ENGINE = ReplacingMergeTree(version)
 ORDER BY id
 SETTINGS index_granularity = 8192;
 
+CREATE TABLE costs
+(
+    `day` Date,
+    `campaign_id` String,
+    `channel` String,
+    `partner_id` String,
+    `site_key` String,
+    `placement_id` String,
+    `spend` Decimal(18, 2),
+    `currency` LowCardinality(String) DEFAULT 'CNY',
+    `source` LowCardinality(String),
+    `imported_by` String,
+    `imported_at` DateTime64(3, 'UTC'),
+    `version` UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+PARTITION BY toYYYYMM(day)
+ORDER BY (day, campaign_id, channel, partner_id, site_key, placement_id)
+SETTINGS index_granularity = 8192;
+
 CREATE TABLE creatives
 (
     `id` String,
@@ -103,6 +123,170 @@ CREATE TABLE creatives
 ENGINE = ReplacingMergeTree(version)
 ORDER BY id
 SETTINGS index_granularity = 8192;
+
+CREATE TABLE daily_audience_counts
+(
+    `day` Date,
+    `event_type` LowCardinality(String),
+    `is_bot` UInt8,
+    `channel` LowCardinality(String),
+    `partner_id` LowCardinality(String),
+    `campaign_id` LowCardinality(String),
+    `province_code` LowCardinality(String),
+    `city_code` LowCardinality(String),
+    `device_type` LowCardinality(String),
+    `events` UInt64,
+    `orders` UInt64,
+    `amount` Decimal(18, 2)
+)
+ENGINE = SummingMergeTree((events, orders, amount))
+PARTITION BY toYYYYMM(day)
+ORDER BY (day, event_type, channel, partner_id, campaign_id, province_code, city_code, device_type, is_bot)
+SETTINGS non_replicated_deduplication_window = 100000, index_granularity = 8192;
+
+CREATE MATERIALIZED VIEW default.daily_audience_counts_mv TO default.daily_audience_counts
+(
+    `day` Date,
+    `event_type` LowCardinality(String),
+    `is_bot` UInt8,
+    `channel` LowCardinality(String),
+    `partner_id` LowCardinality(String),
+    `campaign_id` LowCardinality(String),
+    `province_code` LowCardinality(String),
+    `city_code` LowCardinality(String),
+    `device_type` LowCardinality(String),
+    `events` UInt64,
+    `orders` UInt64,
+    `amount` Decimal(38, 2)
+)
+AS SELECT
+    toDate(ts, 'Asia/Shanghai') AS day,
+    event_type,
+    is_bot,
+    channel,
+    partner_id,
+    campaign_id,
+    province_code,
+    city_code,
+    device_type,
+    count() AS events,
+    countIf((event_type = 'order') AND (order_status IN ('approved', ''))) AS orders,
+    sumIf(amount, (event_type = 'order') AND (order_status IN ('approved', ''))) AS amount
+FROM default.events
+GROUP BY
+    day,
+    event_type,
+    is_bot,
+    channel,
+    partner_id,
+    campaign_id,
+    province_code,
+    city_code,
+    device_type;
+
+CREATE TABLE daily_counts
+(
+    `day` Date,
+    `event_type` LowCardinality(String),
+    `is_bot` UInt8,
+    `channel` LowCardinality(String),
+    `partner_id` LowCardinality(String),
+    `events` UInt64,
+    `orders` UInt64,
+    `amount` Decimal(18, 2)
+)
+ENGINE = SummingMergeTree((events, orders, amount))
+PARTITION BY toYYYYMM(day)
+ORDER BY (day, event_type, channel, partner_id, is_bot)
+SETTINGS non_replicated_deduplication_window = 100000, index_granularity = 8192;
+
+CREATE MATERIALIZED VIEW default.daily_counts_mv TO default.daily_counts
+(
+    `day` Date,
+    `event_type` LowCardinality(String),
+    `is_bot` UInt8,
+    `channel` LowCardinality(String),
+    `partner_id` LowCardinality(String),
+    `events` UInt64,
+    `orders` UInt64,
+    `amount` Decimal(38, 2)
+)
+AS SELECT
+    toDate(ts, 'Asia/Shanghai') AS day,
+    event_type,
+    is_bot,
+    channel,
+    partner_id,
+    count() AS events,
+    countIf((event_type = 'order') AND (order_status IN ('approved', ''))) AS orders,
+    sumIf(amount, (event_type = 'order') AND (order_status IN ('approved', ''))) AS amount
+FROM default.events
+GROUP BY
+    day,
+    event_type,
+    is_bot,
+    channel,
+    partner_id;
+
+CREATE TABLE daily_source_counts
+(
+    `day` Date,
+    `event_type` LowCardinality(String),
+    `is_bot` UInt8,
+    `channel` LowCardinality(String),
+    `partner_id` LowCardinality(String),
+    `campaign_id` LowCardinality(String),
+    `placement_id` LowCardinality(String),
+    `creative_id` LowCardinality(String),
+    `link_code` LowCardinality(String),
+    `events` UInt64,
+    `orders` UInt64,
+    `amount` Decimal(18, 2)
+)
+ENGINE = SummingMergeTree((events, orders, amount))
+PARTITION BY toYYYYMM(day)
+ORDER BY (day, event_type, channel, partner_id, campaign_id, placement_id, creative_id, link_code, is_bot)
+SETTINGS non_replicated_deduplication_window = 100000, index_granularity = 8192;
+
+CREATE MATERIALIZED VIEW default.daily_source_counts_mv TO default.daily_source_counts
+(
+    `day` Date,
+    `event_type` LowCardinality(String),
+    `is_bot` UInt8,
+    `channel` LowCardinality(String),
+    `partner_id` LowCardinality(String),
+    `campaign_id` LowCardinality(String),
+    `placement_id` LowCardinality(String),
+    `creative_id` LowCardinality(String),
+    `link_code` LowCardinality(String),
+    `events` UInt64,
+    `orders` UInt64,
+    `amount` Decimal(38, 2)
+)
+AS SELECT
+    toDate(ts, 'Asia/Shanghai') AS day,
+    event_type,
+    is_bot,
+    channel,
+    partner_id,
+    campaign_id,
+    placement_id,
+    creative_id,
+    link_code,
+    count() AS events,
+    countIf((event_type = 'order') AND (order_status IN ('approved', ''))) AS orders,
+    sumIf(amount, (event_type = 'order') AND (order_status IN ('approved', ''))) AS amount
+FROM default.events
+GROUP BY
+    day,
+    event_type,
+    is_bot,
+    channel,
+    partner_id,
+    campaign_id,
+    placement_id,
+    creative_id,
+    link_code;
 
 CREATE TABLE events
 (
@@ -154,15 +338,44 @@ CREATE TABLE events
     `route_rule` LowCardinality(String) DEFAULT '',
     `variant` LowCardinality(String) DEFAULT '',
     `isp` LowCardinality(String) DEFAULT '',
+    `referrer_id` String DEFAULT '',
     INDEX idx_campaign campaign_id TYPE set(1000) GRANULARITY 4,
     INDEX idx_click click_id TYPE bloom_filter(0.01) GRANULARITY 4,
     INDEX idx_order order_id TYPE bloom_filter(0.01) GRANULARITY 4,
-    INDEX idx_visitor visitor_id TYPE bloom_filter(0.01) GRANULARITY 4
+    INDEX idx_visitor visitor_id TYPE bloom_filter(0.01) GRANULARITY 4,
+    INDEX idx_referrer referrer_id TYPE bloom_filter(0.01) GRANULARITY 4
 )
 ENGINE = MergeTree
 PARTITION BY toYYYYMM(ts)
 ORDER BY (site_key, toDate(ts), event_type, ts)
 SETTINGS non_replicated_deduplication_window = 100000, index_granularity = 8192;
+
+CREATE TABLE funnel_daily
+(
+    `funnel` LowCardinality(String),
+    `dim` LowCardinality(String),
+    `day` Date,
+    `value` String,
+    `entries` Array(UInt64),
+    `gap_keys` Array(UInt64),
+    `gap_counts` Array(UInt64),
+    `computed_at` DateTime64(3, 'UTC')
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(day)
+ORDER BY (funnel, dim, day, value)
+SETTINGS index_granularity = 8192;
+
+CREATE TABLE funnel_days
+(
+    `funnel` LowCardinality(String),
+    `day` Date,
+    `fingerprint` String,
+    `computed_at` DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(computed_at)
+ORDER BY (funnel, day)
+SETTINGS index_granularity = 8192;
 
 CREATE TABLE links
 (

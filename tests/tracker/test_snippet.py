@@ -11,8 +11,9 @@ import pytest
 from app.serve.edge import snippet_bytes
 from tests.support.server import ServerProcess
 
-# Minified, the snippet must stay under 3 KiB: it is on every partner page.
-MINIFIED_BUDGET = 3 * 1024
+# Minified, the snippet must stay under 4 KiB: it is on every partner page. (3 KiB until
+# referral sharing and tracked-link tagging came in: about 3.6 KiB, 1.9 KiB gzipped.)
+MINIFIED_BUDGET = 4 * 1024
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,12 @@
  *   window.adtrack=window.adtrack||function(){(adtrack.q=adtrack.q||[]).push(arguments)}
  *   adtrack('order', {order_id, amount, currency, props}); adtrack('event', name, props);
  *   adtrack('visit') records a virtual page view (single-page apps).
+ *   adtrack.share(medium) returns this page's URL as a share link (`adt_ref=<visitor id>`) and
+ *   records event "share" {medium: qq, wechat, weibo, email, sms, blog, forum, link...};
+ *   adtrack('share', medium) records the same from the queue. A visit whose URL carries
+ *   `adt_ref` sends it as `ref_id`: the sharer who brought this visitor.
+ * Links on the page to this tracker's /c/ and /k/ routes get `vid=<visitor id>`, so the
+ * click is recorded for the visitor this page knows (the same person as its impressions).
  * Ids live in first-party cookies on the page's own domain (localStorage when cookies are
  * off); nothing third-party. It never throws into the host page and defines no global but
  * `adtrack`. ES5 syntax on purpose: old in-app WebViews still carry much mobile traffic. */
@@ -12,7 +18,8 @@
   var old = w.adtrack;
   if (old && old.v) return; // embedded twice: the first copy already counted the visit
   var nav = navigator, loc = location, q = [], i,
-    me, site, base, domain, cid, vid, pv, here, seen, shown, timer;
+    me, site, base, host, domain, cid, vid, pv, here, seen, shown, timer,
+    ID = /^[\w.-]{1,128}$/;
 
   function safe(f) {
     return function (a, b) { try { f(a, b); } catch (e) { /* never break the host page */ } };
@@ -114,6 +121,8 @@
       e: 'visit', ref: cut(here || d.referrer), url: here = cut(loc.href),
       sr: screen.width + 'x' + screen.height, lang: nav.language,
     };
+    var sharer = param('adt_ref'); // on a share link's landing (and its reloads)
+    if (sharer && ID.test(sharer)) ev.ref_id = sharer;
     'source medium campaign term content'.replace(/\w+/g, function (k) {
       ev['utm_' + k] = cut(param('utm_' + k), 256);
     });
@@ -121,6 +130,36 @@
     seen = 0;
     shown = d.visibilityState == 'hidden' ? 0 : Date.now();
     push(ev);
+  }
+
+  // `h` without the parameters `re` matches, then `kv` added before the fragment.
+  function swap(h, re, kv) {
+    var at = h.indexOf('#'), u;
+    if (at < 0) at = h.length;
+    u = h.slice(0, at).replace(re, '');
+    if (u.indexOf('?') < 0) u = u.replace('&', '?'); // the first parameter was dropped
+    return u + (u.indexOf('?') < 0 ? '?' : '&') + kv + h.slice(at);
+  }
+
+  // This page as a share link: no click id (a friend's visit is not the sharer's click), the
+  // sharer's own visitor id as `adt_ref` in place of any earlier sharer's.
+  function share(medium) {
+    push({ e: 'event', n: 'share', p: { medium: cut(medium || 'link', 64) } });
+    return swap(loc.href, /[?&]adt_(cid|ref)=[^&#]*/g, 'adt_ref=' + vid);
+  }
+
+  // Tracked links on this page (/c/CODE, /k/PLACEMENT) carry our visitor id to the redirect,
+  // whose own cookie, on the tracker's domain, is another visitor id. Run at start, when the
+  // document is parsed, and as a link is pressed (so links added later are tagged too).
+  function tag() {
+    for (var j = 0, a = d.links, h, u; j < a.length; j++) {
+      h = a[j].href; // an SVG link's is an object: never ours
+      u = String(h).replace(/^https?:/, '');
+      if (!u.indexOf(host) && /^\/[ck]\//.test(u.slice(host.length))) {
+        u = swap(h, /[?&]vid=[^&#]*/g, 'vid=' + vid);
+        if (u != h) a[j].href = u;
+      }
+    }
   }
 
   var commands = {
@@ -133,6 +172,7 @@
     event: function (n, p) {
       push({ e: 'event', n: cut(n, 128), p: props(p) });
     },
+    share: share,
   };
 
   try {
@@ -141,22 +181,30 @@
     if (!site) return;
     domain = me.getAttribute('data-domain');
     base = me.src.replace(/\/t\.js([?#].*)?$/, '');
+    host = base.replace(/^https?:/, '');
 
     // The click id from the tracked link's landing URL, kept so later pages carry it.
     cid = param('adt_cid');
-    if (cid && /^[\w.-]{1,128}$/.test(cid)) write('_adt_cid', cid, 2592e3); // 30 days
+    if (cid && ID.test(cid)) write('_adt_cid', cid, 2592e3); // 30 days
     else cid = read('_adt_cid');
     vid = read('_adt_vid') || rid(16);
     write('_adt_vid', vid, 63072e3); // 2 years
 
     var api = function (c, a, b) { safe(commands[c])(a, b); };
     api.v = 1;
+    api.share = function (medium) { // the share link; the page's own URL if anything fails
+      try { return share(medium); } catch (e) { return loc.href; }
+    };
     w.adtrack = api;
     d.addEventListener('visibilitychange', safe(function () {
       if (d.visibilityState == 'hidden') leave();
       else shown = shown || Date.now();
     }));
     w.addEventListener('pagehide', safe(leave));
+    'DOMContentLoaded mousedown touchstart click'.replace(/\w+/g, function (k) {
+      d.addEventListener(k, safe(tag), true);
+    });
+    tag();
     visit();
     for (i = 0; old && old.q && i < old.q.length; i++) api.apply(0, old.q[i]);
   } catch (e) { /* never break the host page */ }

@@ -1,0 +1,1 @@
+"""Media spend: import (CSV or API), the catalog references it must match, storage."""

@@ -1,0 +1,277 @@
+"""Silence time, activity tiers and stickiness against the embedded engine: generated hits go
+through the real loader, and every figure is checked against a brute-force recomputation."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from app.attribution import engagement
+from app.attribution.filters import Filter, FilterError
+from app.ingest.loader import Loader, build_enricher
+from app.ingest.record import EventIds, dumps
+from app.ingest.spool import SpoolWriter
+from app.metrics import Metrics
+from app.settings import load_settings
+from app.store import catalog
+from app.store.catalog_cache import CatalogCache
+from app.store.client import open_store
+from app.store.migrate import migrate
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DAY1 = date(2024, 3, 1)
+BASE = datetime.combine(DAY1, datetime.min.time(), SHANGHAI)
+RANGE = Filter(DAY1, DAY1 + timedelta(days=6))
+DAY_MS = 86_400_000
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
+)
+BOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+
+
+@dataclass
+class Hit:
+    ms: int
+    visitor: str
+    channel: str
+    is_bot: int
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _generate(rng: random.Random, sites: dict[str, str], landing: str, n: int):
+    """People active on a few random days from 120 days before the range to 3 days after it:
+    partner-side impressions and clicks, landing visits, custom events and orders."""
+    ids = EventIds()
+    records: list[dict] = []
+    truth: list[Hit] = []
+    start = _ms(BASE)
+    for i in range(n):
+        channel = rng.choice(sorted(sites))
+        bot = int(rng.random() < 0.08)
+        base = {"ip": "202.106.0.20", "user_agent": BOT if bot else CHROME}
+        recent = rng.random() < 0.6  # most people are seen around the range
+        for k in range(rng.choice((1, 2, 3, 4, 6, 9))):
+            day = rng.randint(-16, 9) if recent else rng.randint(-120, 9)
+            t = start + day * DAY_MS + rng.randint(0, DAY_MS - 1)
+            click = f"c{i}-{k}" if rng.random() < 0.5 else ""
+            if click:
+                records.append({**base, "event_id": ids.next(), "event_type": "click", "ts": t,
+                                "site_key": sites[channel], "visitor_id": f"pv{i}",
+                                "click_id": click})  # fmt: skip
+                truth.append(Hit(t, f"pv{i}", channel, bot))
+                t += rng.randint(1000, 60_000)
+            elif rng.random() < 0.3:
+                records.append(
+                    {
+                        **base,
+                        "event_id": ids.next(),
+                        "event_type": "impression",
+                        "ts": t,
+                        "site_key": sites[channel],
+                        "visitor_id": f"pv{i}",
+                    }
+                )
+                truth.append(Hit(t, f"pv{i}", channel, bot))
+                continue
+            kind = rng.choice(("visit", "visit", "event", "order"))
+            extra = {"visit": {"pageview_id": f"p{i}-{k}"},
+                     "event": {"event_name": "signup"},
+                     "order": {"order_id": f"o{i}-{k}", "amount": "9.90"}}[kind]  # fmt: skip
+            records.append({**base, **extra, "event_id": ids.next(), "event_type": kind, "ts": t,
+                            "site_key": landing, "visitor_id": f"lv{i}",
+                            "click_id": click})  # fmt: skip
+            truth.append(Hit(t, f"lv{i}", channel if click else "owned", bot))
+    return records, truth
+
+
+def _utc_ms(flt: Filter, day: date) -> int:
+    return _ms(datetime.combine(day, datetime.min.time(), ZoneInfo(flt.tz)))
+
+
+def _brute(truth: list[Hit], flt: Filter, lookback: int = 90, high: int = 3) -> dict:
+    zone = ZoneInfo(flt.tz)
+    length = flt.end - flt.start + timedelta(days=1)
+    end = _utc_ms(flt, flt.end + timedelta(days=1))
+    range_start = _utc_ms(flt, flt.start)
+    look_start = _utc_ms(flt, flt.start - timedelta(days=lookback))
+    prev_start = _utc_ms(flt, flt.start - length)
+    people: dict = defaultdict(list)
+    for h in truth:
+        seen = h.ms < end and (flt.include_bots or not h.is_bot)
+        if seen and (not flt.channel or h.channel in flt.channel):
+            people[h.visitor].append(h.ms)
+    scoped, silences, tiers, previous, retained = 0, [], [0, 0, 0], 0, 0
+    buckets = [0] * len(engagement.BUCKETS)
+    for times in people.values():
+        days = {datetime.fromtimestamp(t / 1000, zone).date() for t in times if t >= range_start}
+        if any(prev_start <= t < range_start for t in times):
+            previous += 1
+            retained += bool(days)
+        last = max(times)
+        if last < look_start:
+            continue
+        scoped += 1
+        silence = (flt.end - datetime.fromtimestamp(last / 1000, zone).date()).days
+        silences.append(silence)
+        for b, (lo, hi) in enumerate(engagement.BUCKETS):
+            buckets[b] += lo <= silence and (hi is None or silence <= hi)
+        tiers[0 if not days else 1 if len(days) < high else 2] += 1
+    silences.sort()
+    return {
+        "visitors": scoped,
+        "median_silence_days": silences[(len(silences) - 1) // 2] if silences else None,
+        "buckets": buckets,
+        "tiers": tiers,
+        "stickiness": (previous, retained, retained / previous if previous else None),
+    }
+
+
+def _got(report: dict) -> dict:
+    sticky = report["stickiness"]
+    return {
+        "visitors": report["visitors"],
+        "median_silence_days": report["median_silence_days"],
+        "buckets": [b["visitors"] for b in report["buckets"]],
+        "tiers": [t["visitors"] for t in report["tiers"]],
+        "stickiness": (sticky["previous_visitors"], sticky["retained"], sticky["rate"]),
+    }
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory, geo_db):
+    data_dir = tmp_path_factory.mktemp("engagement")
+    settings_ = load_settings(data_dir=data_dir, geoip_db=geo_db[0])
+    store = open_store(settings_.clickhouse_url)
+    migrate(store)
+    sites = {}
+    for name, partner, channel in (("Portal", "p1", "national_portal"), ("Forum", "p2", "forum")):
+        site = catalog.save(store, catalog.new_site(name, partner, f"{partner}.example", channel))
+        sites[channel] = site.site_key
+    landing = catalog.save(store, catalog.new_site("Shop", "adv", "shop.example", "owned"))
+    cache = CatalogCache(store)
+    cache.refresh()
+    loader = Loader(store, build_enricher(settings_, cache, store), Metrics(), settings_.spool_dir)
+    records, truth = _generate(random.Random(20240303), sites, landing.site_key, 800)
+    writer = SpoolWriter(settings_.spool_dir, fsync_ms=1000, segment_ms=60_000).open()
+    for record in records:
+        writer.append(dumps(record))
+    writer.close()
+    loader.drain_once()
+    assert store.query("SELECT count() FROM events")[0][0] == len(records)
+    yield store, truth
+    store.close()
+
+
+def test_the_generated_data_exercises_every_case(loaded):
+    _, truth = loaded
+    got = _brute(truth, RANGE)
+    assert all(n > 0 for n in got["buckets"][:-1])
+    assert all(n > 10 for n in got["tiers"])
+    assert 0 < got["stickiness"][1] < got["stickiness"][0]
+    assert sum(h.is_bot for h in truth) > 20
+
+
+@pytest.mark.parametrize(
+    ("flt", "lookback", "high"),
+    [
+        (RANGE, 90, 3),
+        (RANGE, 30, 2),
+        (RANGE, 1, 5),  # a look-back shorter than the previous range
+        (Filter(RANGE.start, RANGE.end, include_bots=True), 90, 3),
+        (Filter(RANGE.start, RANGE.end, channel=("forum",)), 90, 3),
+        (Filter(DAY1, DAY1), 90, 2),
+        (Filter(DAY1 + timedelta(days=2), DAY1 + timedelta(days=12), tz="UTC"), 120, 4),
+    ],
+)
+def test_every_figure_matches_brute_force(loaded, flt, lookback, high):
+    store, truth = loaded
+    report = engagement.silence_report(store, flt, lookback, high_active_days=high)
+    assert _got(report) == _brute(truth, flt, lookback, high)
+    assert report["tiers"][1]["max_active_days"] == high - 1
+    shares = [b["share"] for b in report["buckets"]]
+    assert sum(shares) == pytest.approx(1.0)
+
+
+def test_report_shape(loaded):
+    store, _ = loaded
+    report = engagement.silence_report(store, RANGE)
+    assert (report["as_of"], report["lookback_days"], report["lookback_start"]) == (
+        "2024-03-07", 90, "2023-12-02"
+    )  # fmt: skip
+    assert [b["label"] for b in report["buckets"]] == [
+        "0", "1-3", "4-7", "8-14", "15-30", "31-60", "61-90", ">90"
+    ]  # fmt: skip
+    assert [t["tier"] for t in report["tiers"]] == ["silent", "low_active", "high_active"]
+    sticky = report["stickiness"]
+    assert (sticky["previous_start"], sticky["previous_end"]) == ("2024-02-23", "2024-02-29")
+    assert sum(b["visitors"] for b in report["buckets"]) == report["visitors"]
+    assert sum(t["visitors"] for t in report["tiers"]) == report["visitors"]
+
+
+def test_day_and_lookback_edges(loaded):
+    store, _ = loaded
+    day = date(2025, 5, 10)
+    midnight = datetime.combine(day, datetime.min.time(), SHANGHAI).astimezone(UTC)
+    ms = timedelta(milliseconds=1)
+    rows = [
+        ("end-of-day", midnight + timedelta(days=1) - ms),  # silence 0
+        ("after-range", midnight + timedelta(days=1)),  # not seen: after the range
+        ("yesterday", midnight - ms),  # silence 1, silent tier
+        ("lookback-edge", midnight - timedelta(days=3)),  # exactly the look-back's start
+        ("too-old", midnight - timedelta(days=3) - ms),  # just before it: out of scope
+        ("three-days", midnight), ("three-days", midnight + timedelta(hours=5)),
+        ("three-days", midnight - timedelta(days=1)), ("three-days", midnight - 2 * ms),
+    ]  # fmt: skip
+    store.insert_rows(
+        "events",
+        [["visit", ts, v, "edge", f"e{n}"] for n, (v, ts) in enumerate(rows)],
+        ["event_type", "ts", "visitor_id", "site_key", "pageview_id"],
+    )
+    flt = Filter(day, day, site_key=("edge",))
+    report = engagement.silence_report(store, flt, 3, high_active_days=2)
+    assert report["visitors"] == 4  # end-of-day, yesterday, lookback-edge, three-days
+    assert [b["visitors"] for b in report["buckets"]][:2] == [2, 2]
+    assert report["median_silence_days"] == 0  # lower median of 0, 0, 1, 3
+    assert [t["visitors"] for t in report["tiers"]] == [2, 2, 0]
+    # previous range = the day before: yesterday and three-days; only three-days came back
+    sticky = report["stickiness"]
+    assert (sticky["previous_visitors"], sticky["retained"], sticky["rate"]) == (2, 1, 0.5)
+
+
+def test_nobody_in_scope(loaded):
+    store, _ = loaded
+    report = engagement.silence_report(store, Filter(date(2010, 1, 1), date(2010, 1, 1)))
+    assert report["visitors"] == 0 and report["median_silence_days"] is None
+    assert all(b["visitors"] == 0 and b["share"] is None for b in report["buckets"])
+    assert report["stickiness"]["rate"] is None
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"lookback_days": 0},
+        {"lookback_days": 367},
+        {"lookback_days": "90"},
+        {"lookback_days": True},
+        {"high_active_days": 1},
+        {"high_active_days": 2.5},
+    ],
+)
+def test_bad_arguments_raise_filter_error(loaded, kwargs):
+    store, _ = loaded
+    with pytest.raises(FilterError):
+        engagement.silence_report(store, RANGE, **kwargs)
+
+
+def test_values_are_bound_not_formatted():
+    sql, params = engagement.build(Filter(DAY1, DAY1, channel=("x' --",)))
+    assert "x' --" not in sql and params["channel"] == ["x' --"]
