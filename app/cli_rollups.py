@@ -34,11 +34,13 @@ def _status(args: argparse.Namespace) -> int:
 
 def _refresh(args: argparse.Namespace) -> int:
     def via_store(store: Store, _: Settings) -> Any:
-        from app.rollups import funnels
+        from app.rollups import funnels, rankings
 
         done = funnels.refresh(store)
+        taken = rankings.take_due(store)
         return {"refreshed": [{"funnel": r.funnel, "days": [d.isoformat() for d in r.days]}
-                              for r in done]}  # fmt: skip
+                              for r in done],
+                "ranking_snapshots": [d.isoformat() for d in taken]}  # fmt: skip
 
     answer = routed(args, lambda t: call_api(t, "POST", "/api/v1/rollups/refresh"), via_store)
     if args.format == "json":

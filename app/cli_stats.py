@@ -32,6 +32,7 @@ from app.cli_common import (
     routed,
     run_command,
 )
+from app.rollups import rankings
 from app.settings import Settings
 from app.store.client import Store
 
@@ -234,6 +235,24 @@ def _ranking(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ranking_history(args: argparse.Namespace) -> int:
+    params = {"start": args.start.isoformat(), "end": args.end.isoformat(), "by": args.by,
+              "value": args.value}  # fmt: skip
+    values = tuple(v for v in (args.value or "").split(",") if v)
+    answer = routed(args, lambda t: call_api(t, "GET", "/api/v1/stats/ranking/history",
+                                          params=params),
+                    lambda store, _: _checked(lambda: rankings.history(
+                        store, args.by, args.start, args.end, values)))  # fmt: skip
+    if args.format == "json":
+        print_json(answer)
+        return 0
+    rows = [{"value": row["value"], **p, "conversion_rate": _pct(p["conversion_rate"])}
+            for row in answer["rows"] for p in row["points"]]  # fmt: skip
+    emit(args, rows, ("value", "day", "rank", "verdict", "clicks", "orders", "conversion_rate"),
+         "snapshots")  # fmt: skip
+    return 0
+
+
 def _paths(args: argparse.Namespace) -> int:
     params = {**_params(args), "by": args.by, "top": args.top, "max_depth": args.max_depth}
     answer = _report(args, "/api/v1/stats/paths", params, lambda store, flt: (
@@ -388,6 +407,15 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                          help="add the previous period of the same length")  # fmt: skip
     ranking.add_argument("--currency", default=None, help="the spend currency, e.g. CNY")
     ranking.set_defaults(func=run_command(_ranking))
+    history = actions.add_parser(
+        "ranking-history", parents=[common],
+        help="rank and verdict per day from the daily ranking snapshots",
+    )  # fmt: skip
+    history.add_argument("--start", type=_date, required=True, help="first day (YYYY-MM-DD)")
+    history.add_argument("--end", type=_date, required=True, help="last day, included")
+    history.add_argument("--by", default="partner_id", help="channel_type, channel, partner_id, …")
+    history.add_argument("--value", default=None, help="only these values (comma-separated)")
+    history.set_defaults(func=run_command(_ranking_history))
     conversion = actions.add_parser(
         "conversion-ranking", parents=[common, report],
         help="rank a dimension by a funnel step-to-step rate",

@@ -51,8 +51,9 @@ class Settings(BaseSettings):
     # Run the loader inside the server process (required on the embedded engine).
     loader_in_process: bool = True
     catalog_refresh_s: float = Field(2.0, gt=0)
-    # How often the rollup job recomputes the funnel days that changed (0: never; reports
-    # then read raw events for days it never computed). Rollup answers are at most this old.
+    # How often the rollup job recomputes the funnel days that changed (0: only on demand;
+    # reports read raw events for days never computed). Funnel answers from the rollup are
+    # at most this old (plus a refresh's run time); counts are always current.
     rollup_interval_s: float = Field(300.0, ge=0)
     beacon_max_bytes: int = Field(64 * 1024, ge=1024)
     beacon_max_events: int = Field(50, ge=1)

@@ -49,5 +49,6 @@ async def refresh(_: AdminDep, runtime: RuntimeDep) -> dict[str, Any]:
     done = await asyncio.to_thread(job.refresh_now)
     return {
         "refreshed": [{"funnel": r.funnel, "days": [d.isoformat() for d in r.days]} for r in done],
+        "ranking_snapshots": [d.isoformat() for d in job.snapshot_days],
         "seconds": round(job.last_seconds, 3),
     }

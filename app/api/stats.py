@@ -20,6 +20,7 @@ from app.attribution import (
 )
 from app.attribution.filters import DEFAULT_TZ, LIST_COLUMNS, Filter, FilterError
 from app.attribution.funnel import DEFAULT_WINDOW_SECONDS
+from app.rollups import rankings
 
 router = APIRouter(prefix="/api/v1/stats", tags=["stats"])
 
@@ -116,6 +117,21 @@ def ranking(
     except FilterError as exc:
         names = ("by", "sort", "compare_start", "compare_end", "compare", "currency")
         raise _invalid(_field(exc, names), exc) from None
+
+
+@router.get("/ranking/history", summary="Rank and verdict per day, from the daily snapshots")
+def ranking_history(
+    _: TeamDep,
+    store: StoreDep,
+    start: date,
+    end: date,
+    by: str = "partner_id",
+    value: ListParam = [],  # noqa: B006
+) -> dict[str, Any]:
+    try:
+        return rankings.history(store, by, start, end, _values(value))
+    except FilterError as exc:
+        raise _invalid("by" if "kept" in str(exc) else "end", exc) from None
 
 
 @router.get(

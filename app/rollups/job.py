@@ -1,9 +1,11 @@
-"""The rollup job: a thread in the core process that keeps `funnel_daily` current.
+"""The rollup job: a thread in the core process that keeps `funnel_daily` current and takes
+the daily ranking snapshots (`rankings.py`).
 
 It refreshes shortly after start (a fresh install's history) and then every
-`rollup_interval_s`; `trigger()` asks for a refresh now (the admin API's
-`POST /api/v1/rollups/refresh`). A failed refresh is logged, counted and retried at the next
-tick; readers keep the previous computation meanwhile.
+`rollup_interval_s` (0: only on demand); `refresh_now()` refreshes in the caller's thread
+(the admin API's `POST /api/v1/rollups/refresh`, `adtrack rollups refresh`), `trigger()`
+wakes the thread. A failed refresh is logged, counted and retried at the next tick; readers
+keep the previous computation meanwhile.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import date
 
 from app.metrics import Metrics
-from app.rollups import funnels
+from app.rollups import funnels, rankings
 from app.store.client import Store, StoreError
 
 log = logging.getLogger("adtrack.rollups")
@@ -30,6 +33,7 @@ class RollupJob:
     last_error: str = ""
     last_run: float = 0.0  # unix time of the last finished refresh
     last_seconds: float = 0.0  # how long it took
+    snapshot_days: tuple[date, ...] = ()  # ranking snapshots taken by the last refresh
     _wake: threading.Event = field(default_factory=threading.Event)
     _stopping: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -66,6 +70,7 @@ class RollupJob:
             began = time.perf_counter()
             try:
                 done = funnels.refresh(self.store)
+                self.snapshot_days = tuple(rankings.take_due(self.store))
             except StoreError as exc:
                 self.last_error = str(exc)
                 self.metrics.inc("adtrack_rollup_errors_total")
@@ -78,7 +83,9 @@ class RollupJob:
             return done
 
     def _run(self) -> None:
-        self._wake.wait(FIRST_DELAY_S)
+        """Refresh shortly after start and then every interval; with no interval (0), only
+        when triggered."""
+        self._wake.wait(FIRST_DELAY_S if self.interval_s else None)
         while not self._stopping.is_set():
             self._wake.clear()
             try:
@@ -88,4 +95,4 @@ class RollupJob:
                         f"{r.funnel} {len(r.days)} days" for r in done))  # fmt: skip
             except StoreError as exc:
                 log.error("rollup refresh failed (retried next interval): %s", exc)
-            self._wake.wait(self.interval_s)
+            self._wake.wait(self.interval_s or None)

@@ -100,10 +100,7 @@ class CoreRuntime:
             poll_ms=self.settings.loader_poll_ms,
             nice=self.settings.loader_nice,
         ).start()
-        if self.settings.rollup_interval_s > 0:
-            self.rollups = RollupJob(
-                self.store, self.metrics, self.settings.rollup_interval_s
-            ).start()
+        self.rollups = RollupJob(self.store, self.metrics, self.settings.rollup_interval_s).start()
 
     def stop(self) -> None:
         self._stopping.set()

@@ -39,6 +39,9 @@ class ServerProcess:
             "ADTRACK_SPOOL_SEGMENT_MS": "100",
             "ADTRACK_LOADER_POLL_MS": "50",
             "ADTRACK_CATALOG_REFRESH_S": "0.5",
+            # No timed rollup refreshes: a tick racing a test's hits would leave a day
+            # computed before its last events (tests refresh on demand).
+            "ADTRACK_ROLLUP_INTERVAL_S": "0",
             "PYTHONUNBUFFERED": "1",
             **(env or {}),
         }
