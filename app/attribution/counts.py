@@ -91,6 +91,11 @@ FROM {source}
 WHERE {condition} AND event_type IN ('impression', 'click', 'visit', 'order')
 GROUP BY value
 """  # noqa: S608 (expressions from the allow-lists; values are bound)
+    return _finish(sql, by), params
+
+
+def _finish(sql: str, by: str) -> str:
+    """Per channel type (the catalog's, '' for a channel not in it) when asked, by value."""
     if by == "channel_type":
         sql = f"""
 SELECT ifNull(t.type, '') AS value, sum(impressions), sum(clicks), sum(visits), sum(orders),
@@ -99,7 +104,7 @@ FROM ({sql}) AS n
 LEFT ANY JOIN (SELECT id, type FROM channels FINAL) AS t ON n.value = t.id
 GROUP BY value
 """  # noqa: S608 (no input in the text)
-    return sql + "ORDER BY value", params
+    return sql + "ORDER BY value"
 
 
 def rollup_table(flt: Filter, by: str) -> str | None:
@@ -147,15 +152,7 @@ FROM {table}
 WHERE {" AND ".join(conditions)} AND event_type IN ('impression', 'click', 'visit', 'order')
 GROUP BY value
 """  # noqa: S608 (table and column names from ROLLUP_TABLES; values are bound)
-    if by == "channel_type":
-        sql = f"""
-SELECT ifNull(t.type, '') AS value, sum(impressions), sum(clicks), sum(visits), sum(orders),
-       sum(revenue)
-FROM ({sql}) AS n
-LEFT ANY JOIN (SELECT id, type FROM channels FINAL) AS t ON n.value = t.id
-GROUP BY value
-"""  # noqa: S608 (no input in the text)
-    return sql + "ORDER BY value", params
+    return _finish(sql, by), params
 
 
 def counts(store: Store, flt: Filter, by: str, *, source: str = "auto") -> list[CountRow]:

@@ -18,16 +18,9 @@ from hypothesis import strategies as st
 from app.attribution import funnel
 from app.attribution.filters import Filter, FilterError, where
 from app.attribution.funnel import DEFAULT_STEPS, Step
-from app.ingest.loader import Loader, build_enricher
-from app.ingest.record import EventIds, dumps
-from app.ingest.spool import SpoolWriter
-from app.metrics import Metrics
+from app.ingest.record import EventIds
 from app.rollups import funnels as rollup
-from app.settings import load_settings
-from app.store import catalog
-from app.store.catalog_cache import CatalogCache
-from app.store.client import open_store
-from app.store.migrate import migrate
+from tests.support.loading import world
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY1 = date(2024, 3, 1)
@@ -213,24 +206,11 @@ def _figures(result: funnel.Funnel) -> dict:
 
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory, geo_db):
-    data_dir = tmp_path_factory.mktemp("funnel")
-    settings_ = load_settings(data_dir=data_dir, geoip_db=geo_db[0])
-    store = open_store(settings_.clickhouse_url)
-    migrate(store)
-    sites = {}
-    for name, partner, channel in (("Portal", "p1", "national_portal"), ("Forum", "p2", "forum")):
-        site = catalog.save(store, catalog.new_site(name, partner, f"{partner}.example", channel))
-        sites[channel] = (site.site_key, channel)  # by channel: the same draws every run
-    landing = catalog.save(store, catalog.new_site("Shop", "adv", "shop.example", "owned"))
-    cache = CatalogCache(store)
-    cache.refresh()
-    loader = Loader(store, build_enricher(settings_, cache, store), Metrics(), settings_.spool_dir)
-    records, truth = _generate(random.Random(20240301), sites, landing.site_key, 1500)
-    writer = SpoolWriter(settings_.spool_dir, fsync_ms=1000, segment_ms=60_000).open()
-    for record in records:
-        writer.append(dumps(record))
-    writer.close()
-    loader.drain_once()
+    w = world(tmp_path_factory.mktemp("funnel"), geo_db[0])
+    sites = {channel: (key, channel) for channel, key in w.sites.items()}
+    records, truth = _generate(random.Random(20240301), sites, w.landing, 1500)
+    assert w.load(records) == len(records)
+    store = w.store
     assert store.query("SELECT count() FROM events")[0][0] == len(records)
     rollup.refresh(store)
     yield store, truth

@@ -13,15 +13,8 @@ import pytest
 from app.attribution import paths, stats
 from app.attribution.filters import Filter, FilterError
 from app.attribution.models import Journey, aggregate
-from app.ingest.loader import Loader, build_enricher
-from app.ingest.record import EventIds, dumps
-from app.ingest.spool import SpoolWriter
-from app.metrics import Metrics
-from app.settings import load_settings
-from app.store import catalog
-from app.store.catalog_cache import CatalogCache
-from app.store.client import open_store
-from app.store.migrate import migrate
+from app.ingest.record import EventIds
+from tests.support.loading import world
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY1 = date(2024, 3, 1)
@@ -133,29 +126,14 @@ ORDERS, REVENUE = 7, 10.50 + 20 + 5 + 7.25 + 3 + 4 + 1.25
 
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory, geo_db):
-    data_dir = tmp_path_factory.mktemp("paths")
-    settings_ = load_settings(data_dir=data_dir, geoip_db=geo_db[0])
-    store = open_store(settings_.clickhouse_url)
-    migrate(store)
-    sites = {}
-    for name, partner, channel in (("Portal", "p1", PORTAL), ("Forum", "p2", FORUM),
-                                   ("Search", "p3", SEARCH)):  # fmt: skip
-        site = catalog.save(store, catalog.new_site(name, partner, f"{partner}.example", channel))
-        sites[channel] = site.site_key
-    landing = catalog.save(store, catalog.new_site("Shop", "adv", "shop.example", "owned"))
-    cache = CatalogCache(store)
-    cache.refresh()
-    loader = Loader(store, build_enricher(settings_, cache, store), Metrics(), settings_.spool_dir)
-    script = Script(sites, landing.site_key)
+    sites = (("Portal", "p1", PORTAL), ("Forum", "p2", FORUM), ("Search", "p3", SEARCH))
+    w = world(tmp_path_factory.mktemp("paths"), geo_db[0], sites)
+    script = Script(w.sites, w.landing)
     _script(script)
-    writer = SpoolWriter(settings_.spool_dir, fsync_ms=1000, segment_ms=60_000).open()
-    for record in script.records:
-        writer.append(dumps(record))
-    writer.close()
-    loader.drain_once()
-    assert store.query("SELECT count() FROM events")[0][0] == len(script.records)
-    yield store, script
-    store.close()
+    assert w.load(script.records) == len(script.records)
+    assert w.store.query("SELECT count() FROM events")[0][0] == len(script.records)
+    yield w.store, script
+    w.store.close()
 
 
 def _key(j: Journey) -> tuple:

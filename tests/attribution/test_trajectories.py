@@ -14,15 +14,8 @@ import pytest
 
 from app.attribution import funnel, trajectories
 from app.attribution.filters import Filter, FilterError
-from app.ingest.loader import Loader, build_enricher
-from app.ingest.record import EventIds, dumps
-from app.ingest.spool import SpoolWriter
-from app.metrics import Metrics
-from app.settings import load_settings
-from app.store import catalog
-from app.store.catalog_cache import CatalogCache
-from app.store.client import open_store
-from app.store.migrate import migrate
+from app.ingest.record import EventIds
+from tests.support.loading import world
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY1 = date(2024, 3, 1)
@@ -172,27 +165,12 @@ def _brute_pages(truth, flt, top) -> dict:
 
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory, geo_db):
-    data_dir = tmp_path_factory.mktemp("trajectories")
-    settings_ = load_settings(data_dir=data_dir, geoip_db=geo_db[0])
-    store = open_store(settings_.clickhouse_url)
-    migrate(store)
-    sites = {}
-    for name, partner, channel in (("Portal", "p1", "national_portal"), ("Forum", "p2", "forum")):
-        site = catalog.save(store, catalog.new_site(name, partner, f"{partner}.example", channel))
-        sites[channel] = site.site_key
-    landing = catalog.save(store, catalog.new_site("Shop", "adv", "shop.example", "owned"))
-    cache = CatalogCache(store)
-    cache.refresh()
-    loader = Loader(store, build_enricher(settings_, cache, store), Metrics(), settings_.spool_dir)
-    records, truth = _generate(random.Random(20240302), sites, landing.site_key, 700)
-    writer = SpoolWriter(settings_.spool_dir, fsync_ms=1000, segment_ms=60_000).open()
-    for record in records:
-        writer.append(dumps(record))
-    writer.close()
-    loader.drain_once()
-    assert store.query("SELECT count() FROM events")[0][0] == len(records)
-    yield store, truth
-    store.close()
+    w = world(tmp_path_factory.mktemp("trajectories"), geo_db[0])
+    records, truth = _generate(random.Random(20240302), w.sites, w.landing, 700)
+    assert w.load(records) == len(records)
+    assert w.store.query("SELECT count() FROM events")[0][0] == len(records)
+    yield w.store, truth
+    w.store.close()
 
 
 def test_the_generated_data_exercises_every_case(loaded):
