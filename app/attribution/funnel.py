@@ -151,13 +151,15 @@ def entries_sql(
     bot_condition = "" if bots else "AND is_bot = 0"
     # The chain exactly as windowFunnel walks it, over one entry's events (ms, step) sorted by
     # (time, step); kept as arrays of times so the gaps of the counted chain can be read off.
-    # An entry's events are its step-1 events `s` (times) and the person's later steps.
+    # An entry's events are its step-1 events `r.1` (times) and the person's later steps
+    # before `r.2`, the start of the unit's next entry day.
     chain = (
         f"arrayFold((acc, e) -> if(length(acc[{n}]) > 0, acc, arrayMap((c, j) -> if(j != e.2, c, "
         "if(e.2 = 1, [e.1], if(length(acc[e.2 - 1]) > 0 "
         "AND e.1 <= acc[e.2 - 1][1] + {window_ms:UInt64}, arrayPushBack(acc[e.2 - 1], e.1), "
         "c))), acc, arrayEnumerate(acc))), "
-        "arraySort(x -> (x.1, x.2), arrayConcat(arrayMap(t -> (t, toUInt8(1)), s), later)), "
+        "arraySort(x -> (x.1, x.2), arrayConcat(arrayMap(t -> (t, toUInt8(1)), r.1), "
+        "arrayFilter(x -> x.1 < r.2, later))), "
         f"arrayResize(CAST([], 'Array(Array(UInt64))'), {n}))"
     )
     sql = f"""
@@ -185,25 +187,38 @@ people AS (
     HAVING has(arrayMap(x -> x.2 * x.5, evs), 1)
 ),
 entries AS (
-    -- Entries sharing the same step-1 events walk the same chain: walk each set once.
-    SELECT keys, starts, arrayDistinct(starts) AS sets, arrayMap(s -> {chain}, sets) AS chains
+    -- An entry's later steps end where the same unit's next entry day begins (each event
+    -- serves one day's entry). Entries with the same step-1 events and end walk the same
+    -- chain: each is walked once.
+    SELECT keys, runs, arrayDistinct(runs) AS distinct_runs,
+           arrayMap(r -> {chain}, distinct_runs) AS chains
     FROM (
         SELECT
-            arrayFilter(x -> x.2 = 1 AND x.5 = 1, evs) AS firsts,
-            arrayMap(x -> (x.1, x.2), arrayFilter(x -> x.2 > 1, evs)) AS later,
-            arrayDistinct(arrayFlatten(arrayMap(x -> arrayMap(v -> (v, x.3, x.4[v]),
-                range(1, {len(units) + 1})), firsts))) AS keys,
-            arrayMap(k -> arrayMap(x -> x.1, arrayFilter(x -> x.3 = k.2 AND x.4[k.1] = k.3,
-                firsts)), keys) AS starts
-        FROM people
+            keys,
+            arrayMap(k -> (
+                arrayMap(x -> x.1, arrayFilter(x -> x.5 = 1 AND x.3 = k.2 AND x.4[k.1] = k.3,
+                    firsts)),
+                arrayFold((m, x) -> if(x.3 > k.2 AND x.4[k.1] = k.3, least(m, x.1), m),
+                    firsts, toUInt64(-1))
+            ), keys) AS runs,
+            later
+        FROM (
+            SELECT
+                arrayFilter(x -> x.2 = 1, evs) AS firsts,
+                arrayMap(x -> (x.1, x.2), arrayFilter(x -> x.2 > 1, evs)) AS later,
+                arrayDistinct(arrayFlatten(arrayMap(x -> arrayMap(v -> (v, x.3, x.4[v]),
+                    range(1, {len(units) + 1})), arrayFilter(x -> x.2 = 1 AND x.5 = 1, evs))))
+                    AS keys
+            FROM people
+        )
     )
 ),
 walked AS (
-    SELECT k.1 AS variant, k.2 AS day, k.3 AS unit, chains[indexOf(sets, s)] AS acc,
+    SELECT k.1 AS variant, k.2 AS day, k.3 AS unit, chains[indexOf(distinct_runs, r)] AS acc,
            arrayCount(c -> length(c) > 0, acc) AS level,
            arrayPopFront(arrayDifference(acc[level])) AS gaps
     FROM entries
-    ARRAY JOIN keys AS k, starts AS s
+    ARRAY JOIN keys AS k, runs AS r
 )
 SELECT
     variant, day, unit,

@@ -140,7 +140,8 @@ def _brute(
 ) -> dict:
     """{value: (entries per step, lower-median seconds per gap)} by windowFunnel's walk from
     each entry: a person's step-1 events of one local day (and one value of the split and of
-    each filtered dimension) that pass the filter, then the person's later steps anywhere."""
+    each filtered dimension) that pass the filter, then the person's later steps anywhere
+    until the same unit's next entry day."""
     start, end = (_ms(x) for x in flt.utc_range())
     zone = ZoneInfo(flt.tz)
     filtered = sorted(d for d in ("channel", "province_code") if getattr(flt, d) and d != by)
@@ -163,9 +164,21 @@ def _brute(
             day = datetime.fromtimestamp(e.ms / 1000, zone).date()
             entries[day, tuple(getattr(e, d) for d in dims)].append(e.ms)
         later = [(e.ms, k) for e in events for k, s in enumerate(steps) if k and _matches(e, s)]
+        starts = [
+            (
+                datetime.fromtimestamp(e.ms / 1000, zone).date(),
+                tuple(getattr(e, d) for d in dims),
+                e.ms,
+            )
+            for e in events
+            if _matches(e, steps[0])
+        ]
         for (day, unit), firsts in entries.items():
+            # Later steps count until the same unit's next entry day begins.
+            end_ms = min((ms for d, u, ms in starts if d > day and u == unit), default=2**64)
             chains: list[list[int] | None] = [None] * len(steps)
-            for ms, k in sorted([(ms, 0) for ms in firsts] + later):
+            walk = [(ms, 0) for ms in firsts] + [(ms, k) for ms, k in later if ms < end_ms]
+            for ms, k in sorted(walk):
                 if chains[-1] is not None:
                     break
                 if k == 0:
@@ -340,6 +353,35 @@ def test_questions_the_rollup_cannot_answer_read_the_events(loaded):
         assert funnel.run(store, flt, steps, window_seconds=window, by=by).source == "raw"
         with pytest.raises(FilterError, match="rollup"):
             funnel.run(store, flt, steps, window_seconds=window, by=by, source="rollup")
+
+
+def test_a_later_entry_day_takes_over_the_later_steps(loaded):
+    """Seen on Monday and Tuesday, clicked and bought on Tuesday: Tuesday's entry converts;
+    Monday's stops at its impression (the click and the order are not counted twice)."""
+    store, _ = loaded
+    monday = datetime(2024, 7, 1, 10, tzinfo=SHANGHAI).astimezone(UTC)
+    tuesday = monday + timedelta(days=1)
+    rows = [
+        ["impression", monday, "twice", "twice-site"],
+        ["impression", tuesday, "twice", "twice-site"],
+        ["click", tuesday + timedelta(minutes=1), "twice", "twice-site"],
+        ["visit", tuesday + timedelta(minutes=2), "twice", "twice-site"],
+        ["order", tuesday + timedelta(minutes=9), "twice", "twice-site"],
+    ]
+    store.insert_rows("events", rows, ["event_type", "ts", "visitor_id", "site_key"])
+    flt = Filter(date(2024, 7, 1), date(2024, 7, 2), site_key=("twice-site",))
+    [row] = funnel.run(store, flt).rows
+    assert [s.entries for s in row.steps] == [2, 1, 1, 1]
+    by_day = {r.value: [s.entries for s in r.steps] for r in funnel.run(store, flt, by="day").rows}
+    assert by_day == {"2024-07-01": [1, 0, 0, 0], "2024-07-02": [1, 1, 1, 1]}
+
+
+def test_no_step_is_reached_more_often_than_it_happened(loaded):
+    store, truth = loaded
+    [row] = funnel.run(store, ALL_DAYS, source="raw").rows
+    happened = {t: sum(1 for e in truth if e.event_type == t and not e.is_bot) for t in _TYPES}
+    for figures in row.steps:
+        assert figures.entries <= happened[figures.step.event_type]
 
 
 def test_stitching_matters(loaded):
