@@ -206,6 +206,10 @@ def _report(args: argparse.Namespace, path: str, params: dict[str, Any], local: 
     return answer
 
 
+def _ratio(value: float | None) -> str:
+    return "" if value is None else f"{value:.3f}"
+
+
 def _money(value: float | None) -> str:
     return "" if value is None else f"{value:.2f}"
 
@@ -222,7 +226,7 @@ def _ranking(args: argparse.Namespace) -> int:
     for r in answer["rows"]:
         conv = r["conversion_rate"]
         rows.append({
-            "rank": r["rank"], "value": r["value"], "verdict": r["verdict"],
+            "rank": r["rank"], "value": r["value"] or "(none)", "verdict": r["verdict"],
             "clicks": r["clicks"], "ctr": _pct(r["ctr"]["rate"]), "orders": r["orders"],
             "conv": _pct(conv["rate"]), "interval": f"{_pct(conv['low'])}–{_pct(conv['high'])}",
             "revenue": _money(r["revenue"]), "spend": _money(r["spend"]), "cpa": _money(r["cpa"]),
@@ -340,8 +344,8 @@ def _referral(args: argparse.Namespace) -> int:
     summary = {
         "invitees": answer["invitees"], "sharers": answer["sharers"], "seeds": answer["seeds"],
         "shares": answer["shares"], "max_depth": answer["max_depth"],
-        "invites_per_sharer": _money(answer["invites_per_sharer"]),
-        "viral_coefficient": _money(answer["viral_coefficient"]),
+        "invites_per_sharer": _ratio(answer["invites_per_sharer"]),
+        "viral_coefficient": _ratio(answer["viral_coefficient"]),
         "referred_order_rate": _pct(referred["order_rate"]),
         "non_referred_order_rate": _pct(others["order_rate"]),
         "referred_active_rate": _pct(referred["active_rate"]),
