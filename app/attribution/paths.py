@@ -1,13 +1,13 @@
 """Touch paths per order: the journeys every attribution model reads.
 
-Per stitched person (`app.attribution.stitch`), the touches (impressions and clicks) from
-`click_lookback_days` before the range to its end, and the orders (approved or without a
-status) in the range. Each order in the range gets the path of the person's clicks
-within the click look-back and impressions within the view look-back before it, after the
-person's previous order (a conversion resets the path); an order without such touches is
-`("(direct)",)`. People with touches in the range and no order in it give one null journey
-with those touches. Touch-level filters apply to the touches only; orders are read for the
-range (and without bots unless the filter says so), whatever their own channel.
+Per stitched person (`app.attribution.stitch`), the touches (impressions and clicks) and
+the orders (approved or without a status) from `click_lookback_days` before the range to its
+end. Each order in the range gets the path of the person's clicks within the click look-back
+and impressions within the view look-back before it, after the person's previous order —
+also one before the range (a conversion resets the path); an order without such touches is
+`("(direct)",)`. The touches in the range after a person's last order (or all of them, for
+a person without one) make one null journey. Touch-level filters apply to the touches only;
+orders are read whatever their own channel (and without bots unless the filter says so).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def build(
     touch_condition, params = where(touch_flt)
     stitching, stitch_params = stitch.ctes(params["start"], params["end"])
     params.update(stitch_params)
-    params["order_from"] = flt.utc_range()[0]
+    params["order_from"] = params["start"]  # orders before the range reset paths
     bots = "" if flt.include_bots else "AND is_bot = 0"
     sql = f"""
 WITH
@@ -105,6 +105,9 @@ def assemble(
         orders = [(ms, amount) for ms, kind, _, amount in events if kind == "order"]
         previous = -1
         for ms, amount in orders:
+            if ms < range_start_ms:  # an earlier conversion: it only resets the path
+                previous = ms
+                continue
             path: list[str] = []
             ages: list[float] = []
             for t, kind, value in touches[
@@ -118,10 +121,9 @@ def assemble(
                 path, ages = [DIRECT], [0.0]
             out.append(Journey(tuple(path), 1, amount, 0, tuple(ages)))
             previous = ms
-        if not orders:
-            path = [value for t, _, value in touches if t >= range_start_ms]
-            if path:
-                out.append(Journey(tuple(path), 0, Decimal(0), 1))
+        trailing = [value for t, _, value in touches if t > previous and t >= range_start_ms]
+        if trailing:  # touches that have not converted (yet)
+            out.append(Journey(tuple(trailing), 0, Decimal(0), 1))
     return out
 
 

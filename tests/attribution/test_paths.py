@@ -119,9 +119,25 @@ def _script(s: Script) -> None:
     s.put("impression", -20 * H, "pi", channel=FORUM)
     s.order(0, "pi", "1.25")
     s.converts((FORUM,), (20 * H,), "1.25")
+    # J: an order three days before the range resets the path: the click before it no
+    # longer counts for the order in the range, though it lies within the click look-back.
+    s.put("click", -4 * DAY, "pj", channel=PORTAL, cid="cj1")
+    s.put("visit", -4 * DAY + 60, "lj", cid="cj1")
+    s.order(-3 * DAY, "lj", "30.00")
+    s.put("click", -H, "pj", channel=SEARCH, cid="cj2")
+    s.put("visit", -H + 60, "lj", cid="cj2")
+    s.order(0, "lj", "6.00")
+    s.converts((SEARCH,), (H,), "6.00")
+    # K: touches after the last order in the range make a null journey of their own.
+    s.put("click", -3 * H, "pk", channel=FORUM, cid="ck")
+    s.put("visit", -3 * H + 60, "lk", cid="ck")
+    s.order(0, "lk", "2.00")
+    s.put("impression", H, "pk", channel=PORTAL)
+    s.converts((FORUM,), (3 * H,), "2.00")
+    s.drops((PORTAL,))
 
 
-ORDERS, REVENUE = 7, 10.50 + 20 + 5 + 7.25 + 3 + 4 + 1.25
+ORDERS, REVENUE = 9, 10.50 + 20 + 5 + 7.25 + 3 + 4 + 1.25 + 6 + 2
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +167,7 @@ def test_touch_filters_apply_to_touches_not_orders(loaded):
     flt = Filter(RANGE.start, RANGE.end, channel=(FORUM,))
     found = {(j.path, j.touch_ages): j for j in paths.journeys(store, flt)}
     assert found[((FORUM,), (H,))].conversions == 1  # A, without its portal view
-    assert found[(("(direct)",), (0.0,))].conversions == 5  # B, C (both), D, G
+    assert found[(("(direct)",), (0.0,))].conversions == 6  # B, C (both), D, G, J
     assert sum(j.conversions for j in found.values()) == ORDERS
 
 
@@ -175,7 +191,7 @@ def test_the_report_hands_out_every_order(loaded):
     values = [r["value"] for r in report["rows"]]
     assert values == sorted([PORTAL, FORUM, SEARCH, "(direct)"])
     last = {r["value"]: r["conversions"]["last_click"] for r in report["rows"]}
-    assert last == {PORTAL: 2, FORUM: 2, SEARCH: 2, "(direct)": 1}
+    assert last == {PORTAL: 2, FORUM: 3, SEARCH: 3, "(direct)": 1}
 
 
 def test_bad_inputs_are_filter_errors():
