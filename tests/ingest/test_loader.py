@@ -73,6 +73,9 @@ def test_a_replayed_segment_is_not_counted_twice(env, tmp_path):
     assert _count(store) == 250
     assert store.query("SELECT uniqExact(event_id) FROM events")[0][0] == 250
     assert ready_segments(settings.spool_dir) == []
+    # The rollups' materialized views skip the replayed insert too.
+    for table in ("daily_counts", "daily_source_counts", "daily_audience_counts"):
+        assert store.query(f"SELECT sum(events) FROM {table}")[0][0] == 250, table
 
 
 def test_chunks_of_a_big_segment_each_dedup(env, tmp_path):
@@ -86,6 +89,7 @@ def test_chunks_of_a_big_segment_each_dedup(env, tmp_path):
     shutil.copy(backup, segment.path)
     loader.drain_once()
     assert _count(store) == 350
+    assert store.query("SELECT sum(events) FROM daily_source_counts")[0][0] == 350
 
 
 class _DownStore:
