@@ -27,10 +27,11 @@ from app.cli_common import (
     common_options,
     emit,
     emit_one,
-    http_json,
     limit_arg,
+    post_csv,
     print_json,
     pydantic_errors,
+    read_csv_file,
     routed,
     run_command,
 )
@@ -177,11 +178,7 @@ def _list(plural: str, args: argparse.Namespace) -> int:
 def _import(plural: str, args: argparse.Namespace) -> int:
     from app.catalog import csv_import
 
-    try:
-        with open(args.file, encoding="utf-8-sig") as handle:
-            text = handle.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise Failure(f"cannot read {args.file}: {exc}") from exc
+    text = read_csv_file(args.file)
 
     def via_store(store: Store, settings: Settings) -> Any:
         result = csv_import.import_csv(store, plural, text, _CLI_ACTOR, dry_run=args.dry_run)
@@ -191,18 +188,7 @@ def _import(plural: str, args: argparse.Namespace) -> int:
         return {"dry_run": args.dry_run, "count": len(created), "created": created}
 
     def via_api(target: Target) -> Any:
-        query = "?dry_run=true" if args.dry_run else ""
-        url = f"{target.url}/api/v1/import/{plural}{query}"
-        status, answer = http_json("POST", url, target.token, raw=text.encode(), kind="text/csv")
-        if 200 <= status < 300:
-            return answer
-        detail = answer.get("detail") if isinstance(answer, dict) else answer
-        if status == 422 and isinstance(detail, list):
-            raise BadInput(
-                [(f"line {e['loc'][1]}: {e['loc'][2]}" if len(e["loc"]) > 2 else "file",
-                  e["msg"]) for e in detail]
-            )  # fmt: skip
-        raise Failure(f"the server answered {status}: {detail}")
+        return post_csv(target, f"/api/v1/import/{plural}", text, args.dry_run)
 
     answer = routed(args, via_api, via_store)
     if args.format == "json":

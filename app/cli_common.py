@@ -196,6 +196,33 @@ def _open_store(settings: Settings) -> Iterator[Store]:
         store.close()
 
 
+def read_csv_file(path: str) -> str:
+    """A CSV file's text (UTF-8, a byte-order mark dropped); Failure when unreadable."""
+    try:
+        with open(path, encoding="utf-8-sig") as handle:
+            return handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise Failure(f"cannot read {path}: {exc}") from exc
+
+
+def post_csv(target: Target, route: str, text: str, dry_run: bool) -> Any:
+    """POST a CSV body to an all-or-nothing import route; its per-line refusals (422, loc
+    `[body, line, field]`) become BadInput."""
+    query = "?dry_run=true" if dry_run else ""
+    status, answer = http_json(
+        "POST", f"{target.url}{route}{query}", target.token, raw=text.encode(), kind="text/csv"
+    )
+    if 200 <= status < 300:
+        return answer
+    detail = answer.get("detail") if isinstance(answer, dict) else answer
+    if status == 422 and isinstance(detail, list):
+        raise BadInput(
+            [(f"line {e['loc'][1]}: {e['loc'][2]}" if len(e["loc"]) > 2 else "file",
+              e["msg"]) for e in detail]
+        )  # fmt: skip
+    raise Failure(f"the server answered {status}: {detail}")
+
+
 # -- output -------------------------------------------------------------------------------
 
 

@@ -9,13 +9,13 @@ from typing import Any
 
 from app.cli_common import (
     BadInput,
-    Failure,
     Target,
     call_api,
     common_options,
     emit,
-    http_json,
+    post_csv,
     print_json,
+    read_csv_file,
     routed,
     run_command,
 )
@@ -30,11 +30,7 @@ _COLUMNS = ("day", "campaign_id", "channel", "partner_id", "site_key", "placemen
 def _import(args: argparse.Namespace) -> int:
     from app.costs import service
 
-    try:
-        with open(args.file, encoding="utf-8-sig") as handle:
-            text = handle.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise Failure(f"cannot read {args.file}: {exc}") from exc
+    text = read_csv_file(args.file)
 
     def via_store(store: Store, _: Settings) -> Any:
         actor = service.Actor(_CLI_ACTOR_NAME, "admin")
@@ -44,18 +40,7 @@ def _import(args: argparse.Namespace) -> int:
         return result.as_json()
 
     def via_api(target: Target) -> Any:
-        query = "?dry_run=true" if args.dry_run else ""
-        url = f"{target.url}/api/v1/import/costs{query}"
-        status, answer = http_json("POST", url, target.token, raw=text.encode(), kind="text/csv")
-        if 200 <= status < 300:
-            return answer
-        detail = answer.get("detail") if isinstance(answer, dict) else answer
-        if status == 422 and isinstance(detail, list):
-            raise BadInput(
-                [(f"line {e['loc'][1]}: {e['loc'][2]}" if len(e["loc"]) > 2 else "file",
-                  e["msg"]) for e in detail]
-            )  # fmt: skip
-        raise Failure(f"the server answered {status}: {detail}")
+        return post_csv(target, "/api/v1/import/costs", text, args.dry_run)
 
     answer = routed(args, via_api, via_store)
     if args.format == "json":

@@ -13,14 +13,9 @@ from app.store.client import Store
 
 def _status(args: argparse.Namespace) -> int:
     def via_store(store: Store, _: Settings) -> Any:
-        rows = store.query(
-            "SELECT funnel, count(), toString(min(day)), toString(max(day)), "
-            "toString(min(computed_at)), toString(max(computed_at)) "
-            "FROM funnel_days FINAL GROUP BY funnel ORDER BY funnel"
-        )
-        names = ("funnel", "days", "first_day", "last_day", "oldest_computation",
-                 "newest_computation")  # fmt: skip
-        return {"job": None, "funnels": [dict(zip(names, row, strict=True)) for row in rows]}
+        from app.rollups import funnels
+
+        return {"job": None, "funnels": funnels.computed(store)}
 
     answer = routed(args, lambda t: call_api(t, "GET", "/api/v1/rollups"), via_store)
     if args.format == "json":
@@ -38,8 +33,7 @@ def _refresh(args: argparse.Namespace) -> int:
 
         done = funnels.refresh(store)
         taken = rankings.take_due(store)
-        return {"refreshed": [{"funnel": r.funnel, "days": [d.isoformat() for d in r.days]}
-                              for r in done],
+        return {"refreshed": [r.as_json() for r in done],
                 "ranking_snapshots": [d.isoformat() for d in taken]}  # fmt: skip
 
     answer = routed(args, lambda t: call_api(t, "POST", "/api/v1/rollups/refresh"), via_store)

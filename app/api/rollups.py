@@ -8,16 +8,13 @@ from typing import Any
 from fastapi import APIRouter, HTTPException
 
 from app.api.deps import AdminDep, RuntimeDep, StoreDep
+from app.rollups import funnels
 
 router = APIRouter(prefix="/api/v1/rollups", tags=["rollups"])
 
 
 @router.get("", summary="Per rolled-up funnel: days computed, oldest and newest computation")
 def rollup_state(_: AdminDep, runtime: RuntimeDep, store: StoreDep) -> dict[str, Any]:
-    rows = store.query(
-        "SELECT funnel, count(), min(day), max(day), min(computed_at), max(computed_at) "
-        "FROM funnel_days FINAL GROUP BY funnel ORDER BY funnel"
-    )
     job = runtime.rollups
     return {
         "job": {
@@ -27,17 +24,7 @@ def rollup_state(_: AdminDep, runtime: RuntimeDep, store: StoreDep) -> dict[str,
             "last_seconds": job.last_seconds if job else None,
             "last_error": (job.last_error if job else "") or None,
         },
-        "funnels": [
-            {
-                "funnel": name,
-                "days": days,
-                "first_day": first.isoformat(),
-                "last_day": last.isoformat(),
-                "oldest_computation": oldest.isoformat(),
-                "newest_computation": newest.isoformat(),
-            }
-            for name, days, first, last, oldest, newest in rows
-        ],
+        "funnels": funnels.computed(store),
     }
 
 
@@ -48,7 +35,7 @@ async def refresh(_: AdminDep, runtime: RuntimeDep) -> dict[str, Any]:
         raise HTTPException(409, "the rollup job does not run in this process")
     done = await asyncio.to_thread(job.refresh_now)
     return {
-        "refreshed": [{"funnel": r.funnel, "days": [d.isoformat() for d in r.days]} for r in done],
+        "refreshed": [r.as_json() for r in done],
         "ranking_snapshots": [d.isoformat() for d in job.snapshot_days],
         "seconds": round(job.last_seconds, 3),
     }

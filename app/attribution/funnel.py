@@ -304,11 +304,11 @@ def run(
             "the rollup covers the default funnels, one dimension, bots left out and the "
             f"{rollup.ROLLUP_TZ} calendar; use source=raw or auto"
         )
-    if plan is not None and (
-        source == "rollup" or (source == "auto" and rollup.ready(store, flt, plan))
-    ):
-        sums, computed_at = rollup.read(store, flt, plan, by)
-        return _funnel(steps, window_seconds, by, sums, "rollup", computed_at)
+    if plan is not None and source != "raw":
+        missing, computed_at = rollup.state(store, flt, plan)
+        if source == "rollup" or not missing:
+            sums = rollup.read(store, flt, plan, by)
+            return _funnel(steps, window_seconds, by, sums, "rollup", computed_at)
     sql, params = build(flt, steps, window_seconds=window_seconds, by=by)
     sums: dict[str, Sums] = {}
     for _variant, day, unit, entries, histogram in store.query(sql, params):

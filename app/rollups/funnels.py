@@ -74,26 +74,29 @@ def covers(
     return Plan(name, dims[0] if dims else "")
 
 
-def ready(store: Store, flt: Filter, plan: Plan) -> bool:
-    """Whether every day of the range that has events has been computed at least once (a
-    day computed before its latest events is read as computed: at most one refresh
-    interval old; a day never computed would read as empty)."""
-    [(missing,)] = store.query(
+def state(store: Store, flt: Filter, plan: Plan) -> tuple[int, datetime | None]:
+    """(days of the range that have events but were never computed, the oldest day's
+    computation). A day computed before its latest events is read as computed — at most one
+    refresh interval old; a day never computed would read as empty."""
+    [(missing, oldest)] = store.query(
         """
-SELECT count() FROM (SELECT DISTINCT day FROM daily_counts
-                     WHERE day >= {first:Date} AND day <= {last:Date})
-WHERE day NOT IN (SELECT day FROM funnel_days FINAL
-                  WHERE funnel = {funnel:String} AND day >= {first:Date} AND day <= {last:Date})
+WITH days AS (
+    SELECT day, computed_at FROM funnel_days FINAL
+    WHERE funnel = {funnel:String} AND day >= {first:Date} AND day <= {last:Date}
+)
+SELECT
+    (SELECT count() FROM (SELECT DISTINCT day FROM daily_counts
+                          WHERE day >= {first:Date} AND day <= {last:Date})
+     WHERE day NOT IN (SELECT day FROM days)),
+    (SELECT if(count() = 0, NULL, min(computed_at)) FROM days)
 """,
         {"funnel": plan.funnel, "first": flt.start, "last": flt.end},
     )
-    return missing == 0
+    return int(missing), oldest
 
 
-def read(
-    store: Store, flt: Filter, plan: Plan, by: str | None
-) -> tuple[dict[str, Sums], datetime | None]:
-    """Sums per value of `by` over the filter's days, and the oldest day's computation."""
+def read(store: Store, flt: Filter, plan: Plan, by: str | None) -> dict[str, Sums]:
+    """Sums per value of `by` over the filter's days (each day's current computation)."""
     n = len(FUNNELS[plan.funnel][0])
     params: dict[str, Any] = {
         "funnel": plan.funnel,
@@ -131,18 +134,36 @@ GROUP BY key
     sums: dict[str, Sums] = {}
     for value, entries, histogram in rows:
         sums.setdefault(value, Sums([0] * n, {})).add(entries, histogram)
-    [(oldest,)] = store.query(
-        "SELECT if(count() = 0, NULL, min(computed_at)) FROM funnel_days FINAL "
-        "WHERE funnel = {funnel:String} AND day >= {first:Date} AND day <= {last:Date}",
-        params,
-    )
-    return sums, oldest
+    return sums
 
 
 @dataclass(frozen=True)
 class Refreshed:
     funnel: str
     days: tuple[date, ...]  # the days recomputed
+
+    def as_json(self) -> dict[str, Any]:
+        return {"funnel": self.funnel, "days": [d.isoformat() for d in self.days]}
+
+
+def computed(store: Store) -> list[dict[str, Any]]:
+    """Per rolled-up funnel: days computed, first and last day, oldest and newest computation
+    (the API's and the CLI's rollup status)."""
+    rows = store.query(
+        "SELECT funnel, count(), min(day), max(day), min(computed_at), max(computed_at) "
+        "FROM funnel_days FINAL GROUP BY funnel ORDER BY funnel"
+    )
+    return [
+        {
+            "funnel": name,
+            "days": days,
+            "first_day": first.isoformat(),
+            "last_day": last.isoformat(),
+            "oldest_computation": oldest.isoformat(),
+            "newest_computation": newest.isoformat(),
+        }
+        for name, days, first, last, oldest, newest in rows
+    ]
 
 
 def refresh(store: Store, now: datetime | None = None) -> list[Refreshed]:
