@@ -20,7 +20,14 @@ from app.attribution import (
     touchpoints,
     trajectories,
 )
-from app.attribution.filters import DEFAULT_TZ, LIST_COLUMNS, Filter, FilterError
+from app.attribution.filters import (
+    DEFAULT_TZ,
+    LIST_COLUMNS,
+    RETURNING_DAYS,
+    VISITOR_KINDS,
+    Filter,
+    FilterError,
+)
 from app.attribution.funnel import DEFAULT_WINDOW_SECONDS
 from app.cli_common import (
     BadInput,
@@ -48,7 +55,9 @@ def _date(text: str) -> date:
 
 def _params(args: argparse.Namespace) -> dict[str, Any]:
     params: dict[str, Any] = {"start": args.start.isoformat(), "end": args.end.isoformat(),
-                              "tz": args.tz, "include_bots": args.include_bots or None}  # fmt: skip
+                              "tz": args.tz, "include_bots": args.include_bots or None,
+                              "visitor": args.visitor,
+                              "returning_days": args.returning_days}  # fmt: skip
     for name in _FILTER_FLAGS:
         if getattr(args, name):
             params[name] = getattr(args, name)
@@ -61,7 +70,9 @@ def _filter(args: argparse.Namespace) -> Filter:
         for name in _FILTER_FLAGS
     }
     try:
-        return Filter(args.start, args.end, args.tz, include_bots=args.include_bots, **lists)
+        return Filter(args.start, args.end, args.tz, include_bots=args.include_bots,
+                      visitor=args.visitor or "", returning_days=args.returning_days,
+                      **lists)  # fmt: skip
     except FilterError as exc:
         raise BadInput([("filter", str(exc))]) from exc
 
@@ -154,11 +165,10 @@ def _attribution(args: argparse.Namespace) -> int:
 
 
 def _traffic(args: argparse.Namespace) -> int:
-    params = {**_params(args), "by": args.by, "returning_days": args.returning_days}
+    params = {**_params(args), "by": args.by}
 
     def via_store(store: Store, _: Settings) -> Any:
-        return _checked(lambda: stats.traffic_report(
-            store, _filter(args), args.by, returning_days=args.returning_days))  # fmt: skip
+        return _checked(lambda: stats.traffic_report(store, _filter(args), args.by))
 
     answer = routed(args, lambda t: call_api(t, "GET", "/api/v1/stats/traffic", params=params),
                      via_store)  # fmt: skip
@@ -380,6 +390,12 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("--end", type=_date, required=True, help="last day, included")
     report.add_argument("--tz", default=DEFAULT_TZ, help=f"the days' time zone ({DEFAULT_TZ})")
     report.add_argument("--include-bots", action="store_true", help="count bot traffic too")
+    report.add_argument("--visitor", choices=VISITOR_KINDS, default=None,
+                        help="only new visitors (no visit in the --returning-days before "
+                        "--start) or only returning ones")  # fmt: skip
+    report.add_argument("--returning-days", type=int, default=RETURNING_DAYS,
+                        help=f"a visit this many days before the start makes a returning "
+                        f"visitor ({RETURNING_DAYS})")  # fmt: skip
     report.add_argument("--window", type=int, default=DEFAULT_WINDOW_SECONDS,
                         help="conversion window in seconds (7 days)")  # fmt: skip
     for name in _FILTER_FLAGS:
@@ -474,9 +490,6 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
         "traffic", parents=[common, report], help="impressions, clicks, visits, UV, PV, …"
     )
     traffic.add_argument("--by", default=None, help="split by a dimension, e.g. channel")
-    traffic.add_argument("--returning-days", type=int, default=90,
-                         help="a visit this many days before the start makes a returning "
-                              "visitor (90)")  # fmt: skip
     traffic.set_defaults(func=run_command(_traffic))
     distribution = actions.add_parser(
         "distribution", parents=[common, report], help="visits per local hour or weekday"

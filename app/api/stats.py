@@ -18,7 +18,14 @@ from app.attribution import (
     touchpoints,
     trajectories,
 )
-from app.attribution.filters import DEFAULT_TZ, LIST_COLUMNS, Filter, FilterError
+from app.attribution.filters import (
+    DEFAULT_TZ,
+    LIST_COLUMNS,
+    MAX_RETURNING_DAYS,
+    RETURNING_DAYS,
+    Filter,
+    FilterError,
+)
 from app.attribution.funnel import DEFAULT_WINDOW_SECONDS
 from app.rollups import rankings
 
@@ -57,12 +64,20 @@ def report_filter(
     browser: ListParam = [],  # noqa: B006
     isp: ListParam = [],  # noqa: B006
     include_bots: bool = False,
+    visitor: Annotated[
+        Literal["new", "returning"] | None,
+        Query(description="new: no visit in the `returning_days` before `start`; returning: one"),
+    ] = None,
+    returning_days: Annotated[int, Query(ge=1, le=MAX_RETURNING_DAYS)] = RETURNING_DAYS,
 ) -> Filter:
     """The common filter of every report, from the query string."""
     given = locals()
     lists = {name: _values(given[name]) for name in (*LIST_COLUMNS, "channel_type")}
     try:
-        return Filter(start=start, end=end, tz=tz, include_bots=include_bots, **lists)
+        return Filter(
+            start=start, end=end, tz=tz, include_bots=include_bots, visitor=visitor or "",
+            returning_days=returning_days, **lists,
+        )  # fmt: skip
     except FilterError as exc:
         field = "tz" if "zone" in str(exc) else "end"
         raise _invalid(field, exc) from None
@@ -286,10 +301,9 @@ def traffic(
     store: StoreDep,
     flt: FilterDep,
     by: str | None = None,
-    returning_days: Annotated[int, Query(ge=1, le=366)] = 90,
 ) -> dict[str, Any]:
     try:
-        return stats.traffic_report(store, flt, by, returning_days=returning_days)
+        return stats.traffic_report(store, flt, by)
     except FilterError as exc:
         raise _invalid("by", exc) from None
 

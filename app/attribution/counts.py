@@ -109,7 +109,7 @@ GROUP BY value
 
 def rollup_table(flt: Filter, by: str) -> str | None:
     """The smallest daily counts table that answers this, or None (read the events)."""
-    if flt.tz != ROLLUP_TZ:
+    if flt.tz != ROLLUP_TZ or flt.visitor:  # new vs returning needs each event's visitor
         return None
     needed = {name for name in LIST_COLUMNS if getattr(flt, name)}
     needed.add({"channel_type": "channel", "day": "channel"}.get(by, by))
@@ -166,7 +166,8 @@ def counts(store: Store, flt: Filter, by: str, *, source: str = "auto") -> list[
     if source == "rollup" and not covered:
         raise FilterError(
             f"the counts rollup covers {ROLLUP_TZ} days and the dimensions "
-            f"{', '.join(ROLLUP_BY)}, channel_type and day; use source=raw or auto"
+            f"{', '.join(ROLLUP_BY)}, channel_type and day, without the visitor filter; "
+            "use source=raw or auto"
         )
     use_rollup = covered and source != "raw"
     sql, params = build_rollup(flt, by) if use_rollup else build(flt, by)

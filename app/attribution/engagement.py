@@ -68,7 +68,7 @@ def build(
     _days(high_active_days, "high_active_days", 2)
     previous = previous_range(flt)
     first_day = min(flt.start - timedelta(days=lookback_days), previous.start)
-    condition, params = where(dataclasses.replace(flt, start=first_day))
+    condition, params = where(dataclasses.replace(flt, start=first_day), visitor_as_of=flt.start)
     params.update(
         range_start=flt.utc_range()[0],
         look_start=dataclasses.replace(

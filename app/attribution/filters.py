@@ -13,6 +13,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_TZ = "Asia/Shanghai"
+# New vs returning: a visitor is returning when its `visitor_id` has a visit (any site, any
+# other filter) in the `returning_days` before the range start, new otherwise.
+VISITOR_KINDS = ("new", "returning")
+RETURNING_DAYS = 90
+MAX_RETURNING_DAYS = 366
 
 # Filter field -> `events` column; a list filter is `column IN {field:Array(String)}`.
 LIST_COLUMNS: dict[str, str] = {
@@ -69,10 +74,16 @@ class Filter:
     browser: tuple[str, ...] = ()
     isp: tuple[str, ...] = ()
     include_bots: bool = False
+    visitor: str = ""  # "" (everyone), "new" or "returning"
+    returning_days: int = RETURNING_DAYS
 
     def __post_init__(self) -> None:
         if self.end < self.start:
             raise FilterError(f"end {self.end} is before start {self.start}")
+        if self.visitor not in ("", *VISITOR_KINDS):
+            raise FilterError(f"visitor must be one of {', '.join(VISITOR_KINDS)}")
+        if not 1 <= self.returning_days <= MAX_RETURNING_DAYS:
+            raise FilterError(f"returning_days must be 1 to {MAX_RETURNING_DAYS}")
         try:
             ZoneInfo(self.tz)
         except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -93,10 +104,29 @@ class Filter:
         return start, end
 
 
-def where(flt: Filter) -> tuple[str, dict[str, Any]]:
+def returning_window(flt: Filter, as_of: date | None = None) -> tuple[datetime, datetime]:
+    """[from, to) in UTC of the visits that make a visitor returning: the `returning_days`
+    before `as_of` (the filter's start unless told), local midnights."""
+    day = as_of or flt.start
+    zone = ZoneInfo(flt.tz)
+    since = day - timedelta(days=flt.returning_days)
+    return (
+        datetime.combine(since, time(), zone).astimezone(UTC),
+        datetime.combine(day, time(), zone).astimezone(UTC),
+    )
+
+
+# Visitors with a visit in the look-back; bound by `where` when the filter names `visitor`.
+PRIOR_VISITORS = """(SELECT visitor_id FROM events WHERE event_type = 'visit' AND visitor_id != ''
+    AND ts >= {prior_from:DateTime64(3, 'UTC')} AND ts < {prior_to:DateTime64(3, 'UTC')})"""
+
+
+def where(flt: Filter, *, visitor_as_of: date | None = None) -> tuple[str, dict[str, Any]]:
     """The WHERE fragment (no `WHERE` keyword) over bare `events` columns, and its parameters.
 
-    Always binds `start`, `end` and `tz`; list filters that are empty add nothing.
+    Always binds `start`, `end` and `tz`; list filters that are empty add nothing. A report
+    that widens the range (look-backs) passes the original start as `visitor_as_of`, so new
+    vs returning keeps meaning "before the range the user asked for".
     """
     start, end = flt.utc_range()
     conditions = ["ts >= {start:DateTime64(3, 'UTC')}", "ts < {end:DateTime64(3, 'UTC')}"]
@@ -113,6 +143,11 @@ def where(flt: Filter) -> tuple[str, dict[str, Any]]:
         if values:
             conditions.append(f"{column} IN {{{name}:Array(String)}}")
             params[name] = list(values)
+    if flt.visitor:
+        # An event without a visitor id is neither new nor returning.
+        op = "IN" if flt.visitor == "returning" else "NOT IN"
+        conditions.append(f"visitor_id != '' AND visitor_id {op} {PRIOR_VISITORS}")
+        params["prior_from"], params["prior_to"] = returning_window(flt, visitor_as_of)
     return " AND ".join(conditions), params
 
 

@@ -301,8 +301,8 @@ def run(
     plan = rollup.covers(flt, steps, window_seconds, by)
     if source == "rollup" and plan is None:
         raise FilterError(
-            "the rollup covers the default funnels, one dimension, bots left out and the "
-            f"{rollup.ROLLUP_TZ} calendar; use source=raw or auto"
+            "the rollup covers the default funnels, one dimension, bots left out, no visitor "
+            f"filter and the {rollup.ROLLUP_TZ} calendar; use source=raw or auto"
         )
     if plan is not None and source != "raw":
         missing, computed_at = rollup.state(store, flt, plan)

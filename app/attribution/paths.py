@@ -38,7 +38,7 @@ def build(
         raise FilterError(f"look-backs must satisfy 0 <= view <= click <= {MAX_LOOKBACK_DAYS} days")
     dim = dimension(by)
     touch_flt = dataclasses.replace(flt, start=flt.start - timedelta(days=click_lookback_days))
-    touch_condition, params = where(touch_flt)
+    touch_condition, params = where(touch_flt, visitor_as_of=flt.start)
     stitching, stitch_params = stitch.ctes(params["start"], params["end"])
     params.update(stitch_params)
     params["order_from"] = params["start"]  # orders before the range reset paths

@@ -105,7 +105,7 @@ def _history(flt: Filter, history_days: int) -> Filter:
 def build_queries(flt: Filter, history_days: int = HISTORY_DAYS) -> dict[str, tuple[str, dict]]:
     """The report's queries by name, each (sql, params); no store I/O."""
     condition, params = where(flt)
-    wide, wide_params = where(_history(flt, history_days))
+    wide, wide_params = where(_history(flt, history_days), visitor_as_of=flt.start)
     bots = "" if flt.include_bots else "AND is_bot = 0"
     ms = "toInt64(toUnixTimestamp64Milli(ts))"
     return {

@@ -13,7 +13,8 @@ an earlier period.
   partner, site, placement). Spend is never apportioned: a row gets the spend of the cost
   rows that name its value; cost rows that leave the dimension blank are `unassigned_spend`
   (so is all spend by a dimension costs do not have, such as creative or province). With a
-  filter costs cannot carry (creative, region, device, ISP…) spend is unknown (None).
+  filter costs cannot carry (creative, region, device, ISP, new vs returning…) spend is
+  unknown (None).
 - CPC = spend / clicks, CPA = spend / orders, ROAS = revenue / spend, ROI = (revenue -
   spend) / spend; None where spend is unknown (a value no cost row names has unknown
   spend, not zero) or the divisor is zero. Sorting by them (and
@@ -109,7 +110,8 @@ GROUP BY type_value, s.currency
 
 def _spend_blockers(flt: Filter) -> list[str]:
     """The filters set on `flt` that cost rows cannot carry."""
-    return [n for n in LIST_COLUMNS if n not in COST_FILTERS and getattr(flt, n)]
+    blockers = [n for n in LIST_COLUMNS if n not in COST_FILTERS and getattr(flt, n)]
+    return [*blockers, "visitor"] if flt.visitor else blockers
 
 
 # -- rows -----------------------------------------------------------------------------------

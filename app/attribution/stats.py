@@ -163,21 +163,15 @@ def _none(model: str) -> am.Attribution:
     return am.Attribution(model, {}, {})
 
 
-def traffic_report(
-    store: Store,
-    flt: Filter,
-    by: str | None = None,
-    *,
-    returning_days: int = traffic.RETURNING_DAYS,
-) -> dict[str, Any]:
+def traffic_report(store: Store, flt: Filter, by: str | None = None) -> dict[str, Any]:
     """Impressions, clicks, CTR, visits, UV, PV, sessions, duration, bounce, new vs
     returning, orders and amount, overall or per value of `by` (see `app.attribution.traffic`
     for each definition)."""
-    rows = traffic.run(store, flt, by, returning_days=returning_days)
+    rows = traffic.run(store, flt, by)
     return {
         "by": by,
         "session_gap_seconds": int(traffic.SESSION_GAP.total_seconds()),
-        "returning_days": returning_days,
+        "returning_days": flt.returning_days,
         "rows": [{**row.__dict__, "amount": float(row.amount)} for row in rows],
     }
 

@@ -15,7 +15,8 @@ Definitions (all over the filter's events; bots left out unless asked for):
   A visit's duration is the largest `duration_ms` of the page_leave events in the range with
   its visitor and page view id; the average is over visits that have one (timed visits).
 - new vs returning: a visitor is returning when the same `visitor_id` has a visit (any site,
-  any filter) in the `returning_days` (90) before the range start; new otherwise.
+  any filter) in the filter's `returning_days` (90) before the range start; new otherwise
+  (`filters.returning_window`, the same test as the common filter's `visitor`).
 - orders, amount: `order` events whose status is approved or empty, their count and sum.
 """
 
@@ -26,11 +27,10 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from app.attribution.filters import Filter, FilterError, dimension, where
+from app.attribution.filters import Filter, FilterError, dimension, returning_window, where
 from app.store.client import Store
 
 SESSION_GAP = timedelta(minutes=30)
-RETURNING_DAYS = 90
 UNITS = {
     "hour": ("toHour(toTimeZone(ts, {tz:String}))", range(24)),
     "weekday": ("toDayOfWeek(ts, 0, {tz:String})", range(1, 8)),  # 1 = Monday
@@ -58,22 +58,18 @@ class TrafficRow:
     amount: Decimal
 
 
-def build(
-    flt: Filter, by: str | None = None, *, returning_days: int = RETURNING_DAYS
-) -> tuple[str, dict[str, Any]]:
+def build(flt: Filter, by: str | None = None) -> tuple[str, dict[str, Any]]:
     """The traffic query and its parameters (no store I/O)."""
-    if not 1 <= returning_days <= 366:
-        raise FilterError("returning_days must be 1 to 366")
     condition, params = where(flt)
     params["gap_ms"] = int(SESSION_GAP.total_seconds() * 1000)
-    params["prior_from"] = params["start"] - timedelta(days=returning_days)
+    params["prior_from"], params["prior_to"] = returning_window(flt)
     dim = dimension(by) if by else "''"
     sql = f"""
 WITH
 prior AS (
     SELECT DISTINCT visitor_id AS p_vid FROM events
     WHERE event_type = 'visit' AND visitor_id != ''
-      AND ts >= {{prior_from:DateTime64(3, 'UTC')}} AND ts < {{start:DateTime64(3, 'UTC')}}
+      AND ts >= {{prior_from:DateTime64(3, 'UTC')}} AND ts < {{prior_to:DateTime64(3, 'UTC')}}
 ),
 leaves AS (
     SELECT visitor_id AS l_vid, pageview_id AS l_pv, max(duration_ms) AS l_ms, 1 AS l_one
@@ -129,11 +125,9 @@ ORDER BY t.visits DESC, t.impressions DESC, t.dim
     return sql, params
 
 
-def run(
-    store: Store, flt: Filter, by: str | None = None, *, returning_days: int = RETURNING_DAYS
-) -> list[TrafficRow]:
+def run(store: Store, flt: Filter, by: str | None = None) -> list[TrafficRow]:
     """One row per value of `by` (one row in all without it; none when nothing matched)."""
-    sql, params = build(flt, by, returning_days=returning_days)
+    sql, params = build(flt, by)
     rows = []
     for record in store.query(sql, params):
         dim, imp, clk, visits, uv, sessions, bounces, ret, timed, timed_ms, orders, amount = record

@@ -65,7 +65,7 @@ def covers(
     flt: Filter, steps: tuple[Step, ...], window_seconds: int, by: str | None
 ) -> Plan | None:
     """The rollup that answers this question, or None when only the events can."""
-    if flt.tz != ROLLUP_TZ or flt.include_bots:
+    if flt.tz != ROLLUP_TZ or flt.include_bots or flt.visitor:
         return None
     name = next((k for k, v in FUNNELS.items() if v == (steps, window_seconds)), None)
     dims = funnel.unit_dimensions(flt, by)

@@ -104,6 +104,8 @@ def test_the_cli_shows_the_same_figures(server, traffic):
         ({"start": "2026-11-01", "end": "2026-11-02", "by": "ip; DROP TABLE events"}, "by"),
         ({"start": "2026-11-01", "end": "2026-11-02", "steps": "impression,teleport"}, "steps"),
         ({"start": "yesterday", "end": "2026-11-02"}, "start"),
+        ({"start": "2026-11-01", "end": "2026-11-02", "visitor": "old"}, "visitor"),
+        ({"start": "2026-11-01", "end": "2026-11-02", "returning_days": "0"}, "returning_days"),
     ],
 )
 def test_bad_filters_are_422_naming_the_field(server, traffic, params, field):
@@ -156,6 +158,37 @@ def test_traffic_counts_what_was_sent(server, traffic):
     assert row["amount"] == pytest.approx(20)
     assert hours.status_code == 200 and sum(r["visits"] for r in hours.json()["rows"]) == 3
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][:2] == ["query", "by"]
+
+
+def test_new_vs_returning_filters_every_report(server, traffic):
+    """Nobody visited before today: everyone is new, nobody returning, in every report; the
+    rollups cannot tell new from returning, so such questions read the events."""
+    day = {"start": _today(), "end": _today()}
+    with server.admin() as http:
+        http.post("/api/v1/rollups/refresh")
+        for path in ("funnel", "traffic", "ranking"):
+            everyone = http.get(f"/api/v1/stats/{path}", params=day).json()
+            new = http.get(f"/api/v1/stats/{path}", params={**day, "visitor": "new"}).json()
+            back = http.get(f"/api/v1/stats/{path}", params={**day, "visitor": "returning"})
+            assert back.status_code == 200, back.text
+            assert new["rows"] == everyone["rows"], path
+            for row in back.json()["rows"]:
+                assert not row.get("clicks") and not row.get("visits")
+                assert not any(s["entries"] for s in row.get("steps", ()))
+        funnel = http.get("/api/v1/stats/funnel", params={**day, "visitor": "new"}).json()
+        assert funnel["source"] == "raw"
+        refused = http.get("/api/v1/stats/funnel",
+                           params={**day, "visitor": "new", "source": "rollup"})  # fmt: skip
+        assert refused.status_code == 422 and "visitor" in refused.text
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "stats", "traffic", "--start", _today(), "--end",
+         _today(), "--visitor", "returning", "--json"],
+        cwd=REPO, env=server.env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    with server.admin() as http:
+        api = http.get("/api/v1/stats/traffic", params={**day, "visitor": "returning"}).json()
+    assert json.loads(done.stdout) == api
 
 
 def test_a_refreshed_rollup_answers_the_funnel_as_the_events_do(server, traffic):

@@ -3,6 +3,7 @@ figure is checked against a brute-force recomputation of windowFunnel's walk in 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import random
 import statistics
@@ -349,6 +350,7 @@ def test_questions_the_rollup_cannot_answer_read_the_events(loaded):
         (ALL_DAYS, DEFAULT_STEPS, WEEK, "hour"),
         (ALL_DAYS, DEFAULT_STEPS, WEEK, "os"),
         (ALL_DAYS, (Step("visit"), Step("order")), WEEK, None),
+        (Filter(ALL_DAYS.start, ALL_DAYS.end, visitor="new"), DEFAULT_STEPS, WEEK, None),
     ):
         assert funnel.run(store, flt, steps, window_seconds=window, by=by).source == "raw"
         with pytest.raises(FilterError, match="rollup"):
@@ -374,6 +376,35 @@ def test_a_later_entry_day_takes_over_the_later_steps(loaded):
     assert [s.entries for s in row.steps] == [2, 1, 1, 1]
     by_day = {r.value: [s.entries for s in r.steps] for r in funnel.run(store, flt, by="day").rows}
     assert by_day == {"2024-07-01": [1, 0, 0, 0], "2024-07-02": [1, 1, 1, 1]}
+
+
+def test_new_or_returning_is_decided_by_the_entry(loaded):
+    """A person who visited within the look-back enters as returning; the later steps follow
+    the entry whatever their own visitor ids."""
+    store, _ = loaded
+    start = datetime(2024, 8, 1, 10, tzinfo=SHANGHAI).astimezone(UTC)
+    rows = [
+        ["visit", start - timedelta(days=10), "back", "", "nr-site"],
+        ["impression", start, "back", "", "nr-site"],
+        ["click", start + timedelta(minutes=1), "back", "nr-c1", "nr-site"],
+        ["visit", start + timedelta(minutes=2), "back-landing", "nr-c1", "nr-site"],
+        ["order", start + timedelta(minutes=5), "back-landing", "nr-c1", "nr-site"],
+        ["visit", start - timedelta(days=100), "lapsed", "", "nr-site"],
+        ["impression", start, "lapsed", "", "nr-site"],
+        ["click", start + timedelta(minutes=1), "lapsed", "nr-c2", "nr-site"],
+        ["impression", start, "fresh", "", "nr-site"],
+    ]
+    store.insert_rows("events", rows, ["event_type", "ts", "visitor_id", "click_id", "site_key"])
+    flt = Filter(date(2024, 8, 1), date(2024, 8, 1), site_key=("nr-site",))
+
+    def entries(**kw) -> list[int]:
+        [row] = funnel.run(store, dataclasses.replace(flt, **kw)).rows
+        return [s.entries for s in row.steps]
+
+    assert entries() == [3, 2, 1, 1]
+    assert entries(visitor="returning") == [1, 1, 1, 1]
+    assert entries(visitor="new") == [2, 1, 0, 0]
+    assert entries(visitor="returning", returning_days=120) == [2, 2, 1, 1]
 
 
 def test_no_step_is_reached_more_often_than_it_happened(loaded):

@@ -3,6 +3,7 @@ every figure is checked against a brute-force recomputation in Python."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections import defaultdict
 from dataclasses import dataclass
@@ -127,12 +128,14 @@ def _brute(truth: list[Truth], flt: Filter, by: str | None) -> dict:
     prior = {
         e.visitor
         for e in truth
-        if e.event_type == "visit" and start - 90 * 86_400_000 <= e.ms < start
+        if e.event_type == "visit" and start - flt.returning_days * 86_400_000 <= e.ms < start
     }
     groups: dict = defaultdict(list)
     leaves: dict = defaultdict(int)
     for e in truth:
         if not _in(flt, e):
+            continue
+        if flt.visitor and (not e.visitor or (e.visitor in prior) != (flt.visitor == "returning")):
             continue
         if e.event_type == "event" and e.event_name == "page_leave":
             key = (e.visitor, e.pageview)
@@ -273,8 +276,32 @@ def test_returning_means_a_visit_in_the_90_days_before_the_start(loaded):
     flt = Filter(date(2025, 2, 1), date(2025, 2, 1), site_key=("ret",))
     [row] = traffic.run(store, flt)
     assert (row.visitors, row.returning_visitors, row.new_visitors) == (5, 2, 3)
-    [row] = traffic.run(store, flt, returning_days=1)
+    [row] = traffic.run(store, dataclasses.replace(flt, returning_days=1))
     assert row.returning_visitors == 1
+    # The common filter's `visitor` is the same test: its visitors are the split's halves.
+    new = traffic.run(store, dataclasses.replace(flt, visitor="new"))[0]
+    back = traffic.run(store, dataclasses.replace(flt, visitor="returning"))[0]
+    assert (new.visitors, new.new_visitors, new.returning_visitors) == (3, 3, 0)
+    assert (back.visitors, back.new_visitors, back.returning_visitors) == (2, 0, 2)
+    assert new.visits + back.visits == row.visits
+
+
+@pytest.mark.parametrize("visitor", ["new", "returning"])
+@pytest.mark.parametrize("by", [None, "channel"])
+def test_new_or_returning_filter_matches_brute_force(loaded, visitor, by):
+    store, truth = loaded
+    flt = dataclasses.replace(RANGE, visitor=visitor)
+    rows = traffic.run(store, flt, by=by)
+    assert _figures(rows) == _approx(_brute(truth, flt, by))
+    # Every visitor of the filtered report is of that kind, and they add up to the split.
+    [everyone] = traffic.run(store, RANGE)
+    [only] = traffic.run(store, flt)
+    kind = "new_visitors" if visitor == "new" else "returning_visitors"
+    assert only.visitors == getattr(only, kind) == getattr(everyone, kind) > 20
+    shorter = traffic.run(store, dataclasses.replace(flt, returning_days=30))
+    assert _figures(shorter) == _approx(
+        _brute(truth, dataclasses.replace(flt, returning_days=30), None)
+    )
 
 
 def test_hours_and_weekdays_in_shanghai(loaded):
