@@ -518,16 +518,24 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         watch.wrap_attr(enricher.clicks, "prefetch", "clicks.prefetch")
         watch.wrap_attr(enricher.orders, "prefetch", "orders.prefetch")
         watch.wrap_attr(enricher.pipeline, "run", "pipeline.run")
-        for seg in segments:  # frozen dataclass: set the wrapper past its __setattr__
-            object.__setattr__(seg, "read_records", watch.wrap("segment.read", seg.read_records))
+        from app.ingest.spool import Segment
 
-        # (a) end to end
-        loaded_events = loaded_rejects = 0
+        watch.wrap_attr(Segment, "read_records", "segment.read")
+        results: list[Any] = []
+        load_batch = loader.load_batch
+
+        def counted_batch(*a: Any, **kw: Any) -> Any:
+            results.append(load_batch(*a, **kw))
+            return results[-1]
+
+        loader.load_batch = counted_batch
+
+        # (a) end to end: the loader's own drain (segments batched up to --batch-rows)
         cpu0, wall0, thread0 = time.process_time(), time.perf_counter(), time.thread_time()
-        for seg in segments:
-            result = loader.load_segment(seg)
-            loaded_events += result.events
-            loaded_rejects += result.rejects
+        drained = loader.drain_once()
+        assert drained == len(segments), (drained, len(segments))
+        loaded_events = sum(r.events for r in results)
+        loaded_rejects = sum(r.rejects for r in results)
         wall_a = time.perf_counter() - wall0
         cpu_a = time.process_time() - cpu0
         thread_a = time.thread_time() - thread0

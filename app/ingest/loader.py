@@ -1,9 +1,13 @@
 """The loader: sealed spool segments -> enrichment -> column inserts into ClickHouse.
 
-One loader owns the store. Each segment chunk is inserted with a deduplication token made of
-the segment's name and the chunk's index, so a segment replayed after a crash (inserted, but
-not yet deleted) is dropped by ClickHouse instead of counted twice. A segment is deleted only
-after every insert for it was acknowledged; while ClickHouse is down the spool just grows.
+One loader owns the store. Ready segments are loaded in batches of about `batch_rows`
+records (several small segments make one insert: every insert writes a new part, whose fixed
+cost dominates small inserts). Before its first insert a batch is named in a manifest
+(`.batch.json` in the spool root, fsync'ed); each chunk of the batch is inserted with a
+deduplication token made of the batch's name and the chunk's index. After a crash the
+manifest's batch is replayed first, exactly as it was, so ClickHouse drops what it had
+already acknowledged instead of counting it twice. A segment is deleted only after every
+insert for it was acknowledged; while ClickHouse is down the spool just grows.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from app.ingest.enrich.region import put_isp, put_region
 from app.ingest.enrich.site import make_put_site
 from app.ingest.reasons import RejectReason
 from app.ingest.record import Record, now_ms
-from app.ingest.spool import Segment, ready_segments
+from app.ingest.spool import Segment, fsync_dir, ready_segments
 from app.metrics import Metrics
 from app.settings import IpPrivacy, Settings
 from app.store.catalog_cache import CatalogCache
@@ -44,6 +48,7 @@ from app.store.client import Store, StoreError
 log = logging.getLogger(__name__)
 
 LOADER_LOCK = ".loader.lock"
+BATCH_MANIFEST = ".batch.json"
 # Records per enrichment slice. A slice's dicts (~3 KB each once enriched) should stay in
 # the core's cache across the steps and the Arrow build: 1,024 measured best (4,096: 20% more
 # loader CPU per event; 256: the per-slice Arrow calls start to cost).
@@ -227,27 +232,92 @@ class Loader:
 
     # -- segments -------------------------------------------------------------------------
     def load_segment(self, segment: Segment) -> BatchResult:
-        lines = list(segment.read_records())
-        events = rejects = 0
-        for index, start in enumerate(range(0, max(len(lines), 1), self.batch_rows)):
-            chunk = lines[start : start + self.batch_rows]
-            if not chunk:
-                break
-            result = self.load_lines(chunk, f"{segment.name}:{index}")
-            events += result.events
-            rejects += result.rejects
-        segment.done()
-        return BatchResult(events, rejects)
+        """Load one segment as a batch of its own."""
+        return self.load_batch([segment])
+
+    def load_batch(self, segments: list[Segment], lines: list[bytes] | None = None) -> BatchResult:
+        """Load `segments` (whose records are `lines`, when the caller has read them) as one
+        batch: named in the manifest, inserted in chunks of `batch_rows`, then deleted."""
+        if lines is None:
+            lines = [line for segment in segments for line in segment.read_records()]
+        name = _batch_name(segments)
+        self._write_manifest(name, segments)
+        result = self._insert_batch(name, lines)
+        self._finish(segments)
+        return result
 
     def drain_once(self) -> int:
-        """Load every ready segment; returns how many were loaded."""
-        loaded = 0
+        """Load every ready segment (a batch the last run left unfinished first); returns
+        how many segments were loaded."""
+        loaded = self._replay_manifest()
+        batch: list[Segment] = []
+        lines: list[bytes] = []
         for segment in ready_segments(self.spool_root):
             if self._stop.is_set() and loaded:
-                break
-            self.load_segment(segment)
-            loaded += 1
+                return loaded
+            records = list(segment.read_records())
+            # A batch takes whole segments up to `batch_rows` records (a bigger segment is a
+            # batch of its own, inserted in chunks).
+            if batch and len(lines) + len(records) > self.batch_rows:
+                self.load_batch(batch, lines)
+                loaded += len(batch)
+                batch, lines = [], []
+            batch.append(segment)
+            lines.extend(records)
+        if batch:
+            self.load_batch(batch, lines)
+            loaded += len(batch)
         return loaded
+
+    def _insert_batch(self, name: str, lines: list[bytes]) -> BatchResult:
+        events = rejects = 0
+        for index, start in enumerate(range(0, len(lines), self.batch_rows)):
+            result = self.load_lines(lines[start : start + self.batch_rows], f"{name}:{index}")
+            events += result.events
+            rejects += result.rejects
+        return BatchResult(events, rejects)
+
+    def _write_manifest(self, name: str, segments: list[Segment]) -> None:
+        """Name the batch durably before its first insert: a replay must be the same batch
+        (same records, same tokens), whatever segments have arrived since."""
+        relative = [str(s.path.relative_to(self.spool_root)) for s in segments]
+        body = orjson.dumps({"batch": name, "segments": relative})
+        path = self.spool_root / BATCH_MANIFEST
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, body)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+        fsync_dir(self.spool_root)
+
+    def _finish(self, segments: list[Segment]) -> None:
+        for segment in segments:
+            segment.done()
+        (self.spool_root / BATCH_MANIFEST).unlink(missing_ok=True)
+
+    def _replay_manifest(self) -> int:
+        """Load the batch a crash left named but not finished, exactly as it was named: its
+        segments that are still there (all of them, unless the crash came while deleting
+        them), under its tokens. Returns how many of its segments were still there."""
+        path = self.spool_root / BATCH_MANIFEST
+        try:
+            manifest = orjson.loads(path.read_bytes())
+        except FileNotFoundError:
+            return 0
+        segments = [
+            segment
+            for relative in manifest["segments"]
+            if (segment := Segment.at(self.spool_root / relative)).path.exists()
+        ]
+        if segments:
+            lines = [line for segment in segments for line in segment.read_records()]
+            log.info("loader: replaying batch %s (%d segments)", manifest["batch"], len(segments))
+            self._insert_batch(manifest["batch"], lines)
+        self._finish(segments)
+        return len(segments)
 
     # -- background thread ----------------------------------------------------------------
     def start(self) -> Loader:
@@ -325,6 +395,14 @@ class Loader:
             except StoreError as exc:
                 log.warning("loader: segments left in the spool at shutdown: %s", exc)
         self._release_spool()
+
+
+def _batch_name(segments: list[Segment]) -> str:
+    """Unique for ever: segment names never repeat (writer ids carry a pid and random bytes),
+    and a segment is in one batch only. A batch of one is named as the segment itself."""
+    if len(segments) == 1:
+        return segments[0].name
+    return f"{segments[0].name}+{len(segments) - 1}"
 
 
 @contextlib.contextmanager

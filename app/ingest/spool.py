@@ -33,7 +33,7 @@ class SpoolError(Exception):
     """The spool could not be written (disk full, permissions)."""
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -91,7 +91,7 @@ class SpoolWriter:
         self._lock_fd = os.open(staging / LOCK_NAME, os.O_CREAT | os.O_RDWR, 0o600)
         fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         os.rename(staging, self.dir)
-        _fsync_dir(self.root)
+        fsync_dir(self.root)
         self._new_segment()
         self._thread = threading.Thread(target=self._flusher, name="spool-flusher", daemon=True)
         self._thread.start()
@@ -210,7 +210,7 @@ class SpoolWriter:
             with contextlib.suppress(OSError):  # closed by a concurrent rotation: sealed above
                 os.fsync(current)
         if to_seal:
-            _fsync_dir(self.dir)
+            fsync_dir(self.dir)
         self.durable_upto = max(self.durable_upto, mark)
         if round_future is not None and loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(_resolve, round_future)
@@ -231,6 +231,11 @@ class Segment:
     writer_id: str
     seq: int
     path: Path
+
+    @classmethod
+    def at(cls, path: Path) -> Segment:
+        """The sealed segment file at `path` (`<root>/<writer_id>/<seq>.seg`)."""
+        return cls(path.parent.name, int(path.stem), path)
 
     @property
     def name(self) -> str:
@@ -291,7 +296,7 @@ def _seal_orphans(writer_dir: Path) -> None:
             os.close(fd)
         os.rename(path, path.with_suffix(SEALED_SUFFIX))
     if opened:
-        _fsync_dir(writer_dir)
+        fsync_dir(writer_dir)
     if not any(writer_dir.glob(f"*{SEALED_SUFFIX}")):
         with contextlib.suppress(OSError):
             (writer_dir / LOCK_NAME).unlink()

@@ -348,7 +348,7 @@ CREATE TABLE events
 ENGINE = MergeTree
 PARTITION BY toYYYYMM(ts)
 ORDER BY (site_key, toDate(ts), event_type, ts)
-SETTINGS non_replicated_deduplication_window = 100000, index_granularity = 8192;
+SETTINGS non_replicated_deduplication_window = 100000, index_granularity = 8192, min_bytes_for_wide_part = 134217728;
 
 CREATE TABLE funnel_daily
 (
