@@ -371,6 +371,10 @@ def test_a_filter_costs_cannot_carry_leaves_spend_unknown(loaded):
     assert _got(report) == _approx(expected)
     assert report["spend_known"] is False and "creative_id" in report["spend_note"]
     assert all(r["spend"] is None and r["cpa"] is None for r in report["rows"])
+    new = scoreboard.scoreboard_report(
+        store, Filter(RANGE.start, RANGE.end, visitor="new"), "channel"
+    )
+    assert new["spend_known"] is False and "visitor" in new["spend_note"]
     flt = Filter(RANGE.start, RANGE.end, channel=("forum",))
     report = scoreboard.scoreboard_report(store, flt, "site_key")
     expected, total = _brute(truth, cost_rows, flt, "site_key", types)
@@ -423,6 +427,7 @@ def test_questions_the_counts_rollup_cannot_answer_read_the_events(loaded):
         (Filter(RANGE.start, RANGE.end, tz="UTC"), "channel"),
         (RANGE, "os"),
         (Filter(RANGE.start, RANGE.end, browser=("Chrome",)), "channel"),
+        (Filter(RANGE.start, RANGE.end, visitor="returning"), "channel"),
     ):
         assert not counts_mod.rollup_covers(flt, by)
         with pytest.raises(FilterError, match="rollup"):
