@@ -36,8 +36,13 @@ LIST_COLUMNS: dict[str, str] = {
     "isp": "isp",
 }
 
-# Dimension (API name) -> column expression over `events`. `{tz:String}` is always bound by
-# `where`, so `day` and `hour` are the report's calendar, not UTC's.
+# Visitors with a visit in the look-back (`returning_window`, bound by every `where`).
+PRIOR_VISITORS = """(SELECT visitor_id FROM events WHERE event_type = 'visit' AND visitor_id != ''
+    AND ts >= {prior_from:DateTime64(3, 'UTC')} AND ts < {prior_to:DateTime64(3, 'UTC')})"""
+
+# Dimension (API name) -> column expression over `events`. `{tz:String}` and the returning
+# window are always bound by `where`, so `day` and `hour` are the report's calendar, not
+# UTC's, and `visitor` (new / returning; '' without a visitor id) is the filter's test.
 DIMENSIONS: dict[str, str] = {
     **LIST_COLUMNS,
     "province": "province",
@@ -45,6 +50,7 @@ DIMENSIONS: dict[str, str] = {
     "event_name": "event_name",
     "day": "toString(toDate(ts, {tz:String}))",
     "hour": "toString(toHour(toTimeZone(ts, {tz:String})))",
+    "visitor": f"if(visitor_id = '', '', if(visitor_id IN {PRIOR_VISITORS}, 'returning', 'new'))",
 }
 
 
@@ -116,11 +122,6 @@ def returning_window(flt: Filter, as_of: date | None = None) -> tuple[datetime, 
     )
 
 
-# Visitors with a visit in the look-back; bound by `where` when the filter names `visitor`.
-PRIOR_VISITORS = """(SELECT visitor_id FROM events WHERE event_type = 'visit' AND visitor_id != ''
-    AND ts >= {prior_from:DateTime64(3, 'UTC')} AND ts < {prior_to:DateTime64(3, 'UTC')})"""
-
-
 def where(flt: Filter, *, visitor_as_of: date | None = None) -> tuple[str, dict[str, Any]]:
     """The WHERE fragment (no `WHERE` keyword) over bare `events` columns, and its parameters.
 
@@ -131,6 +132,7 @@ def where(flt: Filter, *, visitor_as_of: date | None = None) -> tuple[str, dict[
     start, end = flt.utc_range()
     conditions = ["ts >= {start:DateTime64(3, 'UTC')}", "ts < {end:DateTime64(3, 'UTC')}"]
     params: dict[str, Any] = {"start": start, "end": end, "tz": flt.tz}
+    params["prior_from"], params["prior_to"] = returning_window(flt, visitor_as_of)
     if not flt.include_bots:
         conditions.append("is_bot = 0")
     if flt.channel_type:
@@ -147,7 +149,6 @@ def where(flt: Filter, *, visitor_as_of: date | None = None) -> tuple[str, dict[
         # An event without a visitor id is neither new nor returning.
         op = "IN" if flt.visitor == "returning" else "NOT IN"
         conditions.append(f"visitor_id != '' AND visitor_id {op} {PRIOR_VISITORS}")
-        params["prior_from"], params["prior_to"] = returning_window(flt, visitor_as_of)
     return " AND ".join(conditions), params
 
 

@@ -16,7 +16,8 @@ Definitions (all over the filter's events; bots left out unless asked for):
   its visitor and page view id; the average is over visits that have one (timed visits).
 - new vs returning: a visitor is returning when the same `visitor_id` has a visit (any site,
   any filter) in the filter's `returning_days` (90) before the range start; new otherwise
-  (`filters.returning_window`, the same test as the common filter's `visitor`).
+  (`filters.returning_window`, the same test as the common filter's and the `visitor`
+  dimension's).
 - orders, amount: `order` events whose status is approved or empty, their count and sum.
 """
 
@@ -27,7 +28,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from app.attribution.filters import Filter, FilterError, dimension, returning_window, where
+from app.attribution.filters import Filter, FilterError, dimension, where
 from app.store.client import Store
 
 SESSION_GAP = timedelta(minutes=30)
@@ -62,7 +63,6 @@ def build(flt: Filter, by: str | None = None) -> tuple[str, dict[str, Any]]:
     """The traffic query and its parameters (no store I/O)."""
     condition, params = where(flt)
     params["gap_ms"] = int(SESSION_GAP.total_seconds() * 1000)
-    params["prior_from"], params["prior_to"] = returning_window(flt)
     dim = dimension(by) if by else "''"
     sql = f"""
 WITH

@@ -405,6 +405,10 @@ def test_new_or_returning_is_decided_by_the_entry(loaded):
     assert entries(visitor="returning") == [1, 1, 1, 1]
     assert entries(visitor="new") == [2, 1, 0, 0]
     assert entries(visitor="returning", returning_days=120) == [2, 2, 1, 1]
+    by_kind = {
+        r.value: [s.entries for s in r.steps] for r in funnel.run(store, flt, by="visitor").rows
+    }
+    assert by_kind == {"returning": [1, 1, 1, 1], "new": [2, 1, 0, 0]}
 
 
 def test_no_step_is_reached_more_often_than_it_happened(loaded):

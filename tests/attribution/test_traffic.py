@@ -298,6 +298,9 @@ def test_new_or_returning_filter_matches_brute_force(loaded, visitor, by):
     [only] = traffic.run(store, flt)
     kind = "new_visitors" if visitor == "new" else "returning_visitors"
     assert only.visitors == getattr(only, kind) == getattr(everyone, kind) > 20
+    # Split by the `visitor` dimension: the same people, one row per kind.
+    split = {r.value: r for r in traffic.run(store, RANGE, by="visitor")}
+    assert _figures([split[visitor]])[visitor] == _figures(traffic.run(store, flt))[None]
     shorter = traffic.run(store, dataclasses.replace(flt, returning_days=30))
     assert _figures(shorter) == _approx(
         _brute(truth, dataclasses.replace(flt, returning_days=30), None)
