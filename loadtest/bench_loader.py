@@ -521,7 +521,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         watch.wrap_attr(enricher.pipeline, "run", "pipeline.run")
         from app.ingest.spool import Segment
 
-        watch.wrap_attr(Segment, "read_records", "segment.read")
+        # read_records is a generator: time the reading, not the generator's creation.
+        read_records = Segment.read_records
+        Segment.read_records = watch.wrap("segment.read", lambda seg: list(read_records(seg)))
         results: list[Any] = []
         load_batch = loader.load_batch
 

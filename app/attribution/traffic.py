@@ -28,7 +28,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from app.attribution.filters import Filter, FilterError, dimension, where
+from app.attribution.filters import PRIOR_VISITORS, Filter, FilterError, dimension, where
 from app.store.client import Store
 
 SESSION_GAP = timedelta(minutes=30)
@@ -66,11 +66,6 @@ def build(flt: Filter, by: str | None = None) -> tuple[str, dict[str, Any]]:
     dim = dimension(by) if by else "''"
     sql = f"""
 WITH
-prior AS (
-    SELECT DISTINCT visitor_id AS p_vid FROM events
-    WHERE event_type = 'visit' AND visitor_id != ''
-      AND ts >= {{prior_from:DateTime64(3, 'UTC')}} AND ts < {{prior_to:DateTime64(3, 'UTC')}}
-),
 leaves AS (
     SELECT visitor_id AS l_vid, pageview_id AS l_pv, max(duration_ms) AS l_ms, 1 AS l_one
     FROM events
@@ -105,7 +100,7 @@ people AS (
                              times, arrayEnumerate(times))) AS ids,
         ids[-1] AS sessions,
         length(arrayFilter(k -> countEqual(ids, k) = 1, arrayDistinct(ids))) AS bounces,
-        visitor_id IN (SELECT p_vid FROM prior) AS returning
+        visitor_id IN {PRIOR_VISITORS} AS returning
     FROM hits
     WHERE event_type = 'visit' AND visitor_id != ''
     GROUP BY dim, visitor_id
