@@ -1,14 +1,11 @@
 """Spool records to column-oriented Arrow tables for `events` and `rejects` inserts.
 
-pyarrow's C++ converter reads the record dicts directly (no Python loop per column). A text
-field a record lacks becomes '' (`_text_nulls_filled`); any other absent field arrives as
-null, and ClickHouse stores its column default instead (`input_format_null_as_default`,
-passed with every insert by the loader).
+A text field a record lacks becomes '' (`_text_nulls_filled`); any other absent field
+arrives as null, and ClickHouse stores its column default instead
+(`input_format_null_as_default`, passed with every insert by the loader).
 """
 
 from __future__ import annotations
-
-from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -61,14 +58,46 @@ REJECTS_SCHEMA = pa.schema([pa.field(name, kind) for name, kind in REJECT_COLUMN
 INSERT_SETTINGS = {"input_format_null_as_default": 1}
 
 
+# Columns only the loader's column steps derive (from the IP and the user agent); a spool
+# record never carries them. The Arrow build leaves them at their defaults for the steps.
+DERIVED_COLUMNS = frozenset(
+    {
+        "country_code", "province", "city", "province_code", "city_code", "isp",
+        "browser", "browser_version", "os", "os_version", "device_type", "is_bot",
+    }
+)  # fmt: skip
+# What the Arrow build reads from each record: the other columns, `amount` as its text (the
+# edge validated it; the cast to decimal keeps the cents exact).
+_RECORD = pa.struct(
+    [
+        pa.field(name, _STRING if name == "amount" else kind)
+        for name, kind in EVENT_COLUMNS.items()
+        if name not in DERIVED_COLUMNS
+    ]
+)
+
+
 def events_table(records: list[Record]) -> pa.Table:
-    """Raises pyarrow.ArrowException (or ValueError) when a record holds a wrong type."""
+    """The records as an `events` table, derived columns at their defaults.
+
+    Raises pyarrow.ArrowException (or ValueError) when a record holds a wrong type. Arrow's
+    C++ converter reads the dicts directly: one call for the slice, no Python per column.
+    """
     for record in records:
         amount = record.get("amount")
-        if amount.__class__ is str:
-            # The edge validated the text; Decimal keeps the cents exact on the way in.
-            record["amount"] = Decimal(amount)
-    return _text_nulls_filled(pa.Table.from_pylist(records, schema=EVENTS_SCHEMA))
+        if amount is not None and amount.__class__ is not str:
+            record["amount"] = str(amount)  # a number from a caller other than the edge
+    given = pa.RecordBatch.from_struct_array(pa.array(records, type=_RECORD))
+    rows = given.num_rows
+    columns = []
+    for name, kind in EVENT_COLUMNS.items():
+        if name in DERIVED_COLUMNS:
+            columns.append(pa.repeat(pa.scalar("" if kind == _STRING else 0, kind), rows))
+        elif name == "amount":
+            columns.append(given.column(name).cast(kind))
+        else:
+            columns.append(given.column(name))
+    return _text_nulls_filled(pa.Table.from_arrays(columns, schema=EVENTS_SCHEMA))
 
 
 def _text_nulls_filled(table: pa.Table) -> pa.Table:

@@ -19,7 +19,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +34,7 @@ from app.ingest.enrich.device import DeviceParser, put_device
 from app.ingest.enrich.geo import open_geo, put_geo
 from app.ingest.enrich.orders import OrderIndex
 from app.ingest.enrich.pipeline import Pipeline
-from app.ingest.enrich.privacy import truncate_ip
+from app.ingest.enrich.privacy import truncate, truncate_ip
 from app.ingest.enrich.region import put_isp, put_region
 from app.ingest.enrich.site import make_put_site
 from app.ingest.reasons import RejectReason
@@ -48,6 +48,8 @@ from app.store.client import Store, StoreError
 log = logging.getLogger(__name__)
 
 LOADER_LOCK = ".loader.lock"
+# What converting a record with a wrong type raises.
+_UNCONVERTIBLE = (pa.ArrowException, TypeError, ValueError, ArithmeticError)
 BATCH_MANIFEST = ".batch.json"
 # Records per enrichment slice. A slice's dicts (~3 KB each once enriched) should stay in
 # the core's cache across the steps and the Arrow build: 1,024 measured best (4,096: 20% more
@@ -55,11 +57,17 @@ BATCH_MANIFEST = ".batch.json"
 SLICE_ROWS = 1024
 
 
+def _shown_in_full(ip: str) -> str:
+    return ip
+
+
 @dataclass
 class Enricher:
     pipeline: Pipeline
     clicks: ClickIndex
     orders: OrderIndex
+    # How a rejected hit's IP is stored: the IP privacy option holds for `rejects` too.
+    conceal_ip: Callable[[str], str] = _shown_in_full
 
 
 def build_enricher(settings: Settings, catalog: CatalogCache, store: Store | None) -> Enricher:
@@ -70,15 +78,20 @@ def build_enricher(settings: Settings, catalog: CatalogCache, store: Store | Non
         ("put_site", make_put_site(catalog)),
         ("remember_click", clicks.remember_click),
         ("put_click", clicks.put_click),
+        ("drop_duplicate_order", orders.drop_duplicate_order),
+    ]
+    # After the record steps: put_click gives a postback its click's ip and user agent.
+    column_steps = [
         ("put_geo", put_geo(open_geo(settings.geoip_db))),
         ("put_region", put_region),
         ("put_isp", put_isp(open_isp(settings.isp_db))),
         ("put_device", put_device(DeviceParser())),
-        ("drop_duplicate_order", orders.drop_duplicate_order),
     ]
+    enricher = Enricher(Pipeline(steps, column_steps), clicks, orders)
     if settings.ip_privacy == IpPrivacy.TRUNCATE:
-        steps.append(("truncate_ip", truncate_ip))
-    return Enricher(Pipeline(steps), clicks, orders)
+        column_steps.append(("truncate_ip", truncate_ip))
+        enricher.conceal_ip = truncate
+    return enricher
 
 
 @dataclass(frozen=True)
@@ -169,19 +182,14 @@ class Loader:
         enricher.orders.prefetch(events)
         tables: list[pa.Table] = []
         loaded = 0
-        # Enrich and convert in slices that stay in the CPU cache: every step walks the whole
-        # slice, then the Arrow build reads every record once more.
+        # Enrich and convert in slices that stay in the CPU cache: every record step walks the
+        # whole slice, then the Arrow build reads every record once more.
         for start in range(0, len(events), SLICE_ROWS):
             stop = min(start + SLICE_ROWS, len(events))
             kept, dropped = enricher.pipeline.run(events[start:stop])
             for record, reason, step in dropped:
                 rejects.append(
-                    _loader_reject(
-                        reason,
-                        f"dropped by {step}",
-                        orjson.dumps(record, default=str).decode(),
-                        record,
-                    )
+                    _loader_reject(reason, f"dropped by {step}", self._shown(record), record)
                 )
             if kept:
                 tables.append(self._table(kept, rejects))
@@ -190,10 +198,15 @@ class Loader:
                 events[start:stop] = [None] * (stop - start)  # type: ignore[list-item]
                 del kept, dropped
         if loaded:
-            # One record batch: ClickHouse converts and squashes each batch of an insert.
-            events_arrow = pa.concat_tables(tables).combine_chunks()
+            # One record batch: ClickHouse converts and squashes each batch of an insert; the
+            # column steps see every distinct key of the batch at once.
+            events_arrow = enricher.pipeline.run_columns(pa.concat_tables(tables).combine_chunks())
             self._insert("events", events_arrow, f"{token}:e")
         if rejects:
+            conceal = enricher.conceal_ip
+            for record in rejects:
+                if record.get("ip"):
+                    record["ip"] = conceal(record["ip"])
             self._insert("rejects", rejects_table(rejects), f"{token}:r")
         enricher.orders.commit()
         for record in rejects:
@@ -201,23 +214,23 @@ class Loader:
                 self.metrics.inc("adtrack_loader_rejects_total", (("reason", record["reject"]),))
         return BatchResult(loaded, len(rejects))
 
-    @staticmethod
-    def _table(kept: list[Record], rejects: list[Record]) -> pa.Table:
+    def _table(self, kept: list[Record], rejects: list[Record]) -> pa.Table:
         try:
             return events_table(kept)
-        except (pa.ArrowException, TypeError, ValueError, ArithmeticError) as exc:
+        except _UNCONVERTIBLE:
             # One bad record must not block the segment: find it, reject it, go on.
             kept, bad = _split_unconvertible(kept)
             rejects.extend(
-                _loader_reject(
-                    RejectReason.LOAD_ERROR,
-                    f"not loadable: {exc}",
-                    orjson.dumps(r, default=str).decode(),
-                    r,
-                )
-                for r in bad
+                _loader_reject(RejectReason.LOAD_ERROR, f"not loadable: {exc}", self._shown(r), r)
+                for r, exc in bad
             )
             return events_table(kept)
+
+    def _shown(self, record: Record) -> str:
+        """A rejected record as the `raw` text of its reject, its IP as privacy allows."""
+        if record.get("ip"):
+            record = {**record, "ip": self.enricher.conceal_ip(record["ip"])}
+        return orjson.dumps(record, default=str).decode()
 
     def _insert(self, table: str, data, token: str) -> None:  # noqa: ANN001 (pyarrow.Table)
         started = time.perf_counter()
@@ -436,13 +449,16 @@ def _loader_reject(reason: str, detail: str, raw: str, record: Record | None = N
     }
 
 
-def _split_unconvertible(records: list[Record]) -> tuple[list[Record], list[Record]]:
+def _split_unconvertible(
+    records: list[Record],
+) -> tuple[list[Record], list[tuple[Record, Exception]]]:
+    """The records that convert, and the others each with its own error."""
     good, bad = [], []
     for record in records:
         try:
             events_table([record])
-        except (pa.ArrowException, TypeError, ValueError, ArithmeticError):
-            bad.append(record)
+        except _UNCONVERTIBLE as exc:
+            bad.append((record, exc))
         else:
             good.append(record)
     return good, bad

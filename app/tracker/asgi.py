@@ -14,6 +14,10 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Headers = list[tuple[bytes, bytes]]
+# With an answer given before the request body was read to its end (a body too large): the
+# server drops that connection, and a client told so sends its next request on a new one
+# instead of losing it on the dropped one.
+CLOSE = (b"connection", b"close")
 
 
 async def respond(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:

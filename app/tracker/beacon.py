@@ -10,7 +10,7 @@ import orjson
 from app.ingest.reasons import RejectReason
 from app.ingest.record import dumps, now_ms, reject
 from app.ingest.spool import SpoolError
-from app.tracker.asgi import Receive, Scope, Send, read_body, respond, send_json
+from app.tracker.asgi import CLOSE, Receive, Scope, Send, read_body, respond, send_json
 from app.tracker.pixel import PIXEL_TYPES
 
 BEACON_TYPES = PIXEL_TYPES
@@ -44,7 +44,8 @@ async def beacon(edge: Edge, scope: Scope, receive: Receive, send: Send) -> None
         edge.append(
             reject(reason, endpoint="/e", field=field, detail=detail, raw=raw, ip=ip, user_agent=ua)
         )
-        await send_json(send, status, {"error": reason, "field": field, "detail": detail}, CORS)
+        headers = [*CORS, CLOSE] if status == 413 else CORS
+        await send_json(send, status, {"error": reason, "field": field, "detail": detail}, headers)
 
     limit = edge.settings.beacon_max_bytes
     body = await read_body(scope, receive, limit)

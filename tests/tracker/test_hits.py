@@ -170,6 +170,9 @@ def test_beacon_rejects_oversized_and_malformed_batches(seeded):
         not_json = http.post("/e", content=b"{nope")
         preflight = http.options("/e")
     assert big.status_code == 413 and big.json()["error"] == "batch_too_large"
+    # The body was left unread, so the server drops the connection: the client is told to
+    # send its next request on a new one.
+    assert big.headers["connection"] == "close"
     assert many.status_code == 413 and many.json()["field"] == "events"
     assert not_utf8.status_code == 400 and not_utf8.json() == {
         "error": "invalid_utf8",

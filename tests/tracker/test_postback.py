@@ -148,7 +148,10 @@ def test_forged_or_malformed_postbacks_are_refused(clicked):
             "bad_status": http.get("/postback", params=bad_status),
             "bad_amount": http.get("/postback", params=bad_amount),
             "not_utf8": http.get("/postback?cid=%ff&sig=00"),
+            "too_large": http.post("/postback", data={**good, "pad": "x" * 17_000}),
+            "after_too_large": http.get("/postback", params=good),  # on a new connection
         }
+    assert answers["too_large"].headers["connection"] == "close"
     expected = {
         "tampered": (403, "bad_signature", "sig"),
         "other_secret": (403, "bad_signature", "sig"),
@@ -158,6 +161,8 @@ def test_forged_or_malformed_postbacks_are_refused(clicked):
         "bad_status": (400, "invalid_field", "status"),
         "bad_amount": (400, "invalid_field", "amt"),
         "not_utf8": (400, "invalid_utf8", "query"),
+        "too_large": (413, "batch_too_large", "body"),
+        "after_too_large": (403, "bad_signature", "sig"),
     }
     for name, (status, error, field) in expected.items():
         body = answers[name].json()
@@ -168,7 +173,7 @@ def test_forged_or_malformed_postbacks_are_refused(clicked):
         ), name
     server.wait_drained()
     assert server.events(event_type="order") == []
-    assert server.rejects()["by_reason"]["bad_signature"] == 3
+    assert server.rejects()["by_reason"]["bad_signature"] == 4
 
 
 def test_macro_style_template_from_an_ad_network(clicked):

@@ -7,12 +7,13 @@ from collections.abc import Iterable
 from importlib import resources
 from typing import Any, NamedTuple
 
+import pyarrow as pa
 from ua_parser import Domain, load_lazy_builtins
 from ua_parser.core import PartialResult
 from ua_parser.regex import Resolver
 
-from app.ingest.enrich.pipeline import NO_DROPS, Drops, Step
-from app.ingest.record import Record
+from app.ingest.enrich.columnar import distinct, put_answers
+from app.ingest.enrich.pipeline import ColumnStep
 
 DEVICE_TYPES = frozenset({"desktop", "mobile", "tablet", "bot", "other"})
 
@@ -235,21 +236,14 @@ def device_class(ua: str) -> str:
     return "desktop"
 
 
-def put_device(parser: DeviceParser) -> Step:
-    """Enrichment step: fill browser, OS, device type and bot flag from the user agent."""
+def put_device(parser: DeviceParser) -> ColumnStep:
+    """Column step: browser, OS, device type and bot flag, parsed once per distinct user
+    agent."""
     parse = parser.parse
 
     # Named like the factory so tracebacks and reprs say which step this is.
-    def put_device(records: list[Record]) -> Drops:
-        for record in records:
-            (
-                record["browser"],
-                record["browser_version"],
-                record["os"],
-                record["os_version"],
-                record["device_type"],
-                record["is_bot"],
-            ) = parse(record.get("user_agent") or "")
-        return NO_DROPS
+    def put_device(table: pa.Table) -> pa.Table:
+        agents, rows = distinct(table["user_agent"])
+        return put_answers(table, Device._fields, [parse(ua) for ua in agents], rows)
 
     return put_device

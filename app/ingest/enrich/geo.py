@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import maxminddb
+import pyarrow as pa
 
-from app.ingest.enrich.pipeline import NO_DROPS, Drops, Step
-from app.ingest.record import Record
+from app.ingest.enrich.columnar import distinct, put_answers
+from app.ingest.enrich.pipeline import ColumnStep
 
 log = logging.getLogger(__name__)
 
@@ -157,16 +158,14 @@ def open_geo(path: Path | None) -> Geo:
     return GeoLookup.open(path)
 
 
-def put_geo(geo: Geo) -> Step:
-    """Enrichment step: fill country_code, province and city from each record's ip."""
+def put_geo(geo: Geo) -> ColumnStep:
+    """Column step: country_code, province and city from each hit's ip (looked up once per
+    distinct address)."""
     lookup = geo.lookup
 
     # Named like the factory so tracebacks and reprs say which step this is.
-    def put_geo(records: list[Record]) -> Drops:
-        for record in records:
-            record["country_code"], record["province"], record["city"] = lookup(
-                record.get("ip") or ""
-            )
-        return NO_DROPS
+    def put_geo(table: pa.Table) -> pa.Table:
+        ips, rows = distinct(table["ip"])
+        return put_answers(table, GeoResult._fields, [lookup(ip) for ip in ips], rows)
 
     return put_geo

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 
-from app.ingest.enrich.pipeline import NO_DROPS, Drops
-from app.ingest.record import Record
+import pyarrow as pa
+
+from app.ingest.enrich.columnar import distinct, put, spread
 
 
 def truncate(ip: str) -> str:
@@ -19,14 +20,7 @@ def truncate(ip: str) -> str:
     return str(ipaddress.IPv6Address(int(addr) & ~((1 << 80) - 1)))
 
 
-def truncate_ip(records: list[Record]) -> Drops:
-    # A visitor's address comes back many times in a slice: truncate each one once.
-    done: dict[str, str] = {}
-    for record in records:
-        ip = record.get("ip")
-        if ip:
-            short = done.get(ip)
-            if short is None:
-                short = done[ip] = truncate(ip)
-            record["ip"] = short
-    return NO_DROPS
+def truncate_ip(table: pa.Table) -> pa.Table:
+    """Column step: each distinct address truncated once; an empty one stays empty."""
+    ips, rows = distinct(table["ip"])
+    return put(table, "ip", spread([truncate(ip) if ip else "" for ip in ips], pa.string(), rows))
