@@ -519,6 +519,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         watch.wrap_attr(enricher.clicks, "prefetch", "clicks.prefetch")
         watch.wrap_attr(enricher.orders, "prefetch", "orders.prefetch")
         watch.wrap_attr(enricher.pipeline, "run", "pipeline.run")
+        watch.wrap_attr(enricher.pipeline, "run_columns", "pipeline.run_columns")
         from app.ingest.spool import Segment
 
         # read_records is a generator: time the reading, not the generator's creation.
@@ -557,6 +558,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "clicks.prefetch",
                 "orders.prefetch",
                 "pipeline.run",
+                "pipeline.run_columns",
             )
         )
         stage["json_parse_and_rest"] = max(0.0, inside - accounted)
@@ -652,7 +654,7 @@ def markdown(result: dict[str, Any], args: argparse.Namespace) -> str:
         **{
             k: v
             for k, v in a["stage_seconds"].items()
-            if k not in ("load_lines(all)", "pipeline.run")
+            if k not in ("load_lines(all)", "pipeline.run", "pipeline.run_columns")
         },
     }
     for name, seconds in sorted(rows.items(), key=lambda kv: -kv[1]):
