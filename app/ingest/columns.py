@@ -68,17 +68,21 @@ DERIVED_COLUMNS = frozenset(
 )  # fmt: skip
 # What the Arrow build reads from each record: the other columns, `amount` as its text (the
 # edge validated it; the cast to decimal keeps the cents exact).
-_RECORD = pa.struct(
+_GIVEN = pa.schema(
     [
         pa.field(name, _STRING if name == "amount" else kind)
         for name, kind in EVENT_COLUMNS.items()
         if name not in DERIVED_COLUMNS
     ]
 )
+_AMOUNT = _GIVEN.get_field_index("amount")
+_RECORD = pa.struct(list(_GIVEN))
+# The same columns once `amount` is a decimal.
+_GIVEN_SCHEMA = _GIVEN.set(_AMOUNT, pa.field("amount", EVENT_COLUMNS["amount"]))
 
 
-def events_table(records: list[Record]) -> pa.Table:
-    """The records as an `events` table, derived columns at their defaults.
+def given_rows(records: list[Record]) -> pa.RecordBatch:
+    """A slice of records as the columns they carry, `amount` as decimal.
 
     Raises pyarrow.ArrowException (or ValueError) when a record holds a wrong type. Arrow's
     C++ converter reads the dicts directly: one call for the slice, no Python per column.
@@ -87,17 +91,29 @@ def events_table(records: list[Record]) -> pa.Table:
         amount = record.get("amount")
         if amount is not None and amount.__class__ is not str:
             record["amount"] = str(amount)  # a number from a caller other than the edge
-    given = pa.RecordBatch.from_struct_array(pa.array(records, type=_RECORD))
+    rows = pa.RecordBatch.from_struct_array(pa.array(records, type=_RECORD))
+    amounts = rows.column(_AMOUNT).cast(EVENT_COLUMNS["amount"])
+    return rows.set_column(_AMOUNT, pa.field("amount", amounts.type), amounts)
+
+
+def events_table_of(slices: list[pa.RecordBatch]) -> pa.Table:
+    """The slices' rows as one `events` table (one chunk), derived columns at their defaults
+    for the column steps. Once a batch: each call on a column costs ~10 µs whatever its
+    length, a third of a µs a row if paid per slice."""
+    given = pa.Table.from_batches(slices, schema=_GIVEN_SCHEMA).combine_chunks()
     rows = given.num_rows
     columns = []
     for name, kind in EVENT_COLUMNS.items():
         if name in DERIVED_COLUMNS:
             columns.append(pa.repeat(pa.scalar("" if kind == _STRING else 0, kind), rows))
-        elif name == "amount":
-            columns.append(given.column(name).cast(kind))
         else:
             columns.append(given.column(name))
     return _text_nulls_filled(pa.Table.from_arrays(columns, schema=EVENTS_SCHEMA))
+
+
+def events_table(records: list[Record]) -> pa.Table:
+    """The records as an `events` table, derived columns at their defaults."""
+    return events_table_of([given_rows(records)])
 
 
 def _text_nulls_filled(table: pa.Table) -> pa.Table:

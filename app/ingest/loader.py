@@ -27,7 +27,7 @@ import orjson
 import pyarrow as pa
 
 from app.geo.isp import open_isp
-from app.ingest.columns import INSERT_SETTINGS, events_table, rejects_table
+from app.ingest.columns import INSERT_SETTINGS, events_table_of, given_rows, rejects_table
 from app.ingest.enrich.campaign import put_campaign
 from app.ingest.enrich.click import ClickIndex
 from app.ingest.enrich.device import DeviceParser, put_device
@@ -180,7 +180,7 @@ class Loader:
         enricher = self.enricher
         enricher.clicks.prefetch(events)
         enricher.orders.prefetch(events)
-        tables: list[pa.Table] = []
+        slices: list[pa.RecordBatch] = []
         loaded = 0
         # Enrich and convert in slices that stay in the CPU cache: every record step walks the
         # whole slice, then the Arrow build reads every record once more.
@@ -192,15 +192,15 @@ class Loader:
                     _loader_reject(reason, f"dropped by {step}", self._shown(record), record)
                 )
             if kept:
-                tables.append(self._table(kept, rejects))
-                loaded += tables[-1].num_rows
+                slices.append(self._rows(kept, rejects))
+                loaded += slices[-1].num_rows
             if release:
                 events[start:stop] = [None] * (stop - start)  # type: ignore[list-item]
                 del kept, dropped
         if loaded:
             # One record batch: ClickHouse converts and squashes each batch of an insert; the
             # column steps see every distinct key of the batch at once.
-            events_arrow = enricher.pipeline.run_columns(pa.concat_tables(tables).combine_chunks())
+            events_arrow = enricher.pipeline.run_columns(events_table_of(slices))
             self._insert("events", events_arrow, f"{token}:e")
         if rejects:
             conceal = enricher.conceal_ip
@@ -214,9 +214,9 @@ class Loader:
                 self.metrics.inc("adtrack_loader_rejects_total", (("reason", record["reject"]),))
         return BatchResult(loaded, len(rejects))
 
-    def _table(self, kept: list[Record], rejects: list[Record]) -> pa.Table:
+    def _rows(self, kept: list[Record], rejects: list[Record]) -> pa.RecordBatch:
         try:
-            return events_table(kept)
+            return given_rows(kept)
         except _UNCONVERTIBLE:
             # One bad record must not block the segment: find it, reject it, go on.
             kept, bad = _split_unconvertible(kept)
@@ -224,7 +224,7 @@ class Loader:
                 _loader_reject(RejectReason.LOAD_ERROR, f"not loadable: {exc}", self._shown(r), r)
                 for r, exc in bad
             )
-            return events_table(kept)
+            return given_rows(kept)
 
     def _shown(self, record: Record) -> str:
         """A rejected record as the `raw` text of its reject, its IP as privacy allows."""
@@ -456,7 +456,7 @@ def _split_unconvertible(
     good, bad = [], []
     for record in records:
         try:
-            events_table([record])
+            given_rows([record])
         except _UNCONVERTIBLE as exc:
             bad.append((record, exc))
         else:
