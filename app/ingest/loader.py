@@ -186,7 +186,7 @@ class Loader:
         # whole slice, then the Arrow build reads every record once more.
         for start in range(0, len(events), SLICE_ROWS):
             stop = min(start + SLICE_ROWS, len(events))
-            kept, dropped = enricher.pipeline.run(events[start:stop])
+            kept, dropped = self._enrich(events[start:stop], rejects)
             for record, reason, step in dropped:
                 rejects.append(
                     _loader_reject(reason, f"dropped by {step}", self._shown(record), record)
@@ -213,6 +213,25 @@ class Loader:
             if record.get("endpoint") == "loader":
                 self.metrics.inc("adtrack_loader_rejects_total", (("reason", record["reject"]),))
         return BatchResult(loaded, len(rejects))
+
+    def _enrich(
+        self, records: list[Record], rejects: list[Record]
+    ) -> tuple[list[Record], list[tuple[Record, str, str]]]:
+        """The record steps over a slice. A record of the wrong shape (a list for a text, a
+        number for a URL) can make a step raise: find the records that cannot be loaded,
+        reject them, and run the steps again over the rest (the steps may run twice over a
+        record: each fills what is missing or sets what its source says)."""
+        try:
+            return self.enricher.pipeline.run(records)
+        except _UNCONVERTIBLE:
+            good, bad = _split_unconvertible(records)
+            if not bad:
+                raise
+        rejects.extend(
+            _loader_reject(RejectReason.LOAD_ERROR, f"not loadable: {exc}", self._shown(r), r)
+            for r, exc in bad
+        )
+        return self.enricher.pipeline.run(good)
 
     def _rows(self, kept: list[Record], rejects: list[Record]) -> pa.RecordBatch:
         try:

@@ -247,7 +247,9 @@ class Segment:
         end = data.rfind(b"\n")
         if end < 0:
             return
-        yield from data[: end + 1].splitlines()
+        if end < len(data) - 1:
+            data = data[: end + 1]  # a sealed segment ends with its newline: no copy then
+        yield from data.splitlines()
 
     def done(self) -> None:
         self.path.unlink(missing_ok=True)

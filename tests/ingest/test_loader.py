@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.ingest.loader import BATCH_MANIFEST, Loader, build_enricher
-from app.ingest.record import EventIds, dumps, now_ms
+from app.ingest.record import EventIds, dumps, now_ms, reject
 from app.ingest.spool import Segment, SpoolWriter, ready_segments
 from app.metrics import Metrics
 from app.settings import load_settings
@@ -204,14 +204,23 @@ def test_malformed_records_go_to_rejects_not_events(env):
     settings, store, loader, site = env
     good = _hits(site, 3)
     bad_amount = {**_hits(site, 1)[0], "event_type": "order", "order_id": "o", "amount": "abc"}
-    _spool(settings, good + [bad_amount])
+    # Shapes the edge never writes, which would make an enrichment step raise: each is
+    # rejected on its own, and the slice's other records load.
+    misshapen = [
+        {**_hits(site, 1)[0], "event_type": "visit", "url": 5},
+        {**_hits(site, 1)[0], "event_type": "visit", "click_id": ["L1-x"]},
+        {**_hits(site, 1)[0], "event_type": "order", "order_id": {"id": 1}},
+        {**_hits(site, 1)[0], "site_key": ["x"]},
+    ]
+    _spool(settings, good + [bad_amount, *misshapen, *_hits(site, 2)])
     writer = SpoolWriter(settings.spool_dir, fsync_ms=1000, segment_ms=60_000).open()
     writer.append(b"this is not json\n")
     writer.close()
-    loader.drain_once()
-    assert _count(store) == 3
+    assert loader.drain_once() == 2
+    assert _count(store) == 5
     reasons = dict(store.query("SELECT reason, count() FROM rejects GROUP BY reason"))
-    assert reasons == {"load_error": 2}
+    assert reasons == {"load_error": 6}
+    assert ready_segments(settings.spool_dir) == []
 
 
 def test_orders_are_deduplicated_within_and_across_batches(env):
@@ -231,6 +240,36 @@ def test_orders_are_deduplicated_within_and_across_batches(env):
     assert dict(store.query("SELECT reason, count() FROM rejects GROUP BY reason")) == {
         "duplicate_order": 2
     }
+
+
+def test_truncated_ips_hold_for_rejects_too(tmp_path, geo_db):
+    """With ADTRACK_IP_PRIVACY=truncate no full address is stored: not in events, not in a
+    reject's `ip`, not in the `raw` JSON of a rejected record."""
+    settings = load_settings(data_dir=tmp_path, geoip_db=geo_db[0], ip_privacy="truncate")
+    store = open_store(settings.clickhouse_url)
+    try:
+        migrate(store)
+        site = catalog.save(store, catalog.new_site("Portal", "p1", "portal.example", "portal"))
+        cache = CatalogCache(store)
+        cache.refresh()
+        loader = Loader(
+            store, build_enricher(settings, cache, store), Metrics(), settings.spool_dir
+        )
+        order = {"event_type": "order", "order_id": "o-1", "amount": "10.00"}
+        hits = _hits(site.site_key, 2, **order)  # the second is a duplicate: dropped
+        bad = {**_hits(site.site_key, 1)[0], "url": 5}  # not loadable
+        edge = reject("unknown_site", endpoint="/p.gif", raw=b"s=x", ip="202.106.0.20")
+        _spool(settings, [*hits, bad, edge])
+        loader.drain_once()
+        rejects = store.query("SELECT reason, ip, raw FROM rejects ORDER BY reason")
+        events = store.query("SELECT ip, province FROM events")
+    finally:
+        store.close()
+    assert [r[0] for r in rejects] == ["duplicate_order", "load_error", "unknown_site"]
+    assert {r[1] for r in rejects} == {"202.106.0.0"}
+    assert all("202.106.0.20" not in r[2] for r in rejects)
+    assert '"ip":"202.106.0.0"' in rejects[0][2]
+    assert events == [("202.106.0.0", "北京市")]
 
 
 def test_visit_with_click_id_inherits_the_click_source(env):

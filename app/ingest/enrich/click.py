@@ -57,7 +57,7 @@ class ClickIndex:
         wanted: set[str] = set()
         for r in records:
             click_id = r.get("click_id")
-            if not click_id:
+            if not click_id or click_id.__class__ is not str:  # not loadable: rejected later
                 continue
             if r.get("event_type") == "click":
                 in_batch.add(click_id)
@@ -91,7 +91,7 @@ class ClickIndex:
                     record[column] = click[column]
             if not record.get("visitor_id") and click["visitor_id"]:
                 record["visitor_id"] = click["visitor_id"]
-            if record.get("_src") == "postback":
+            if record.get("_src") == "postback" and "postback_ip" not in record.get("props", ()):
                 props = record.setdefault("props", {})
                 props["postback_ip"] = record.get("ip", "")
                 record["ip"] = click["ip"]

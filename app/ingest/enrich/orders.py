@@ -34,7 +34,11 @@ class OrderIndex:
         """Start a batch: load which of its order ids are already stored."""
         self._batch = set()
         ids = {
-            r["order_id"] for r in records if r.get("event_type") == "order" and r.get("order_id")
+            order_id
+            for r in records
+            if r.get("event_type") == "order"
+            and (order_id := r.get("order_id"))
+            and order_id.__class__ is str  # else not loadable: rejected later
         }
         if not ids or self._store is None:
             return
@@ -50,10 +54,14 @@ class OrderIndex:
     def drop_duplicate_order(self, records: list[Record]) -> Drops:
         drops = []
         seen, batch = self._seen, self._batch
-        for index, record in enumerate(records):
-            if record.get("event_type") != "order":
-                continue
-            key = order_key(record)
+        orders = [
+            (index, order_key(record))
+            for index, record in enumerate(records)
+            if record.get("event_type") == "order"
+        ]
+        for _, key in orders:
+            hash(key)  # a key of the wrong shape raises here, before the batch keeps any
+        for index, key in orders:
             if key in seen or key in batch:
                 drops.append((index, RejectReason.DUPLICATE_ORDER))
             else:

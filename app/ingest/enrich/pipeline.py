@@ -1,11 +1,10 @@
 """An ordered list of named enrichment steps, each timed: record steps, then column steps.
 
 Record steps work on the spooled dicts and may drop hits: they decide which source a hit
-belongs to (campaign, site, click) and whether an order is a duplicate, touching the few
-records that need it. Column steps run after the records became an Arrow table and derive
-fields from one key column (the IP, the user agent): they compute each distinct key once
-and spread the answers with Arrow `take`, so their cost follows the distinct visitors and
-browsers of a batch, not its hits.
+belongs to (campaign, site, click) and whether an order is a duplicate. Column steps run
+after the records became an Arrow table and derive fields from one key column (the IP, the
+user agent): they compute each distinct key once and spread the answers with Arrow `take`,
+so their cost follows the distinct visitors and browsers of a batch, not its hits.
 """
 
 from __future__ import annotations
