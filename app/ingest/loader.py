@@ -48,9 +48,9 @@ from app.store.client import Store, StoreError
 log = logging.getLogger(__name__)
 
 LOADER_LOCK = ".loader.lock"
-# What converting a record with a wrong type raises.
-_UNCONVERTIBLE = (pa.ArrowException, TypeError, ValueError, ArithmeticError)
 BATCH_MANIFEST = ".batch.json"
+# What converting (or enriching) a record of the wrong shape raises.
+_UNCONVERTIBLE = (pa.ArrowException, TypeError, ValueError, ArithmeticError)
 # Records per enrichment slice. A slice's dicts (~3 KB each once enriched) should stay in
 # the core's cache across the steps and the Arrow build: 1,024 measured best (4,096: 20% more
 # loader CPU per event; 256: the per-slice Arrow calls start to cost).
@@ -224,13 +224,9 @@ class Loader:
         try:
             return self.enricher.pipeline.run(records)
         except _UNCONVERTIBLE:
-            good, bad = _split_unconvertible(records)
-            if not bad:
+            good = self._without_unconvertible(records, rejects)
+            if len(good) == len(records):
                 raise
-        rejects.extend(
-            _loader_reject(RejectReason.LOAD_ERROR, f"not loadable: {exc}", self._shown(r), r)
-            for r, exc in bad
-        )
         return self.enricher.pipeline.run(good)
 
     def _rows(self, kept: list[Record], rejects: list[Record]) -> pa.RecordBatch:
@@ -238,12 +234,16 @@ class Loader:
             return given_rows(kept)
         except _UNCONVERTIBLE:
             # One bad record must not block the segment: find it, reject it, go on.
-            kept, bad = _split_unconvertible(kept)
-            rejects.extend(
-                _loader_reject(RejectReason.LOAD_ERROR, f"not loadable: {exc}", self._shown(r), r)
-                for r, exc in bad
-            )
-            return given_rows(kept)
+            return given_rows(self._without_unconvertible(kept, rejects))
+
+    def _without_unconvertible(self, records: list[Record], rejects: list[Record]) -> list[Record]:
+        """The records that convert; each other one is rejected with its own error."""
+        good, bad = _split_unconvertible(records)
+        rejects.extend(
+            _loader_reject(RejectReason.LOAD_ERROR, f"not loadable: {exc}", self._shown(r), r)
+            for r, exc in bad
+        )
+        return good
 
     def _shown(self, record: Record) -> str:
         """A rejected record as the `raw` text of its reject, its IP as privacy allows."""
@@ -271,7 +271,7 @@ class Loader:
         """Load `segments` (whose records are `lines`, when the caller has read them) as one
         batch: named in the manifest, inserted in chunks of `batch_rows`, then deleted."""
         if lines is None:
-            lines = [line for segment in segments for line in segment.read_records()]
+            lines = _lines_of(segments)
         name = _batch_name(segments)
         self._write_manifest(name, segments)
         result = self._insert_batch(name, lines)
@@ -345,9 +345,8 @@ class Loader:
             if (segment := Segment.at(self.spool_root / relative)).path.exists()
         ]
         if segments:
-            lines = [line for segment in segments for line in segment.read_records()]
             log.info("loader: replaying batch %s (%d segments)", manifest["batch"], len(segments))
-            self._insert_batch(manifest["batch"], lines)
+            self._insert_batch(manifest["batch"], _lines_of(segments))
         self._finish(segments)
         return len(segments)
 
@@ -427,6 +426,10 @@ class Loader:
             except StoreError as exc:
                 log.warning("loader: segments left in the spool at shutdown: %s", exc)
         self._release_spool()
+
+
+def _lines_of(segments: list[Segment]) -> list[bytes]:
+    return [line for segment in segments for line in segment.read_records()]
 
 
 def _batch_name(segments: list[Segment]) -> str:
