@@ -163,8 +163,9 @@ class Edge:
                 ua = value.decode("latin-1")
             elif name == b"referer":
                 referer = value.decode("latin-1")
-            elif name == b"x-forwarded-for":
-                forwarded = value.decode("latin-1")
+            elif name == b"x-forwarded-for":  # several headers are one list, in order
+                hops = value.decode("latin-1")
+                forwarded = f"{forwarded},{hops}" if forwarded else hops
             elif name == b"cookie":
                 cookie = value.decode("latin-1")
         client = scope.get("client")

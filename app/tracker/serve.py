@@ -40,6 +40,15 @@ FORMATS = ("json", "img", "html")
 _VID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _CORS = (b"access-control-allow-origin", b"*")
 _HTML = (b"content-type", b"text/html; charset=utf-8")
+# A creative's HTML is a media buyer's markup and may carry script: it runs in an opaque
+# origin (CSP sandbox, no allow-same-origin), so it can never read the tracker's cookies or
+# call its API as whoever opened it, whether it is framed by a partner page or opened alone.
+_SANDBOX = (
+    b"content-security-policy",
+    b"sandbox allow-scripts allow-popups allow-popups-to-escape-sandbox"
+    b" allow-top-navigation-by-user-activation",
+)
+_NOSNIFF = (b"x-content-type-options", b"nosniff")
 _EMPTY_DOC = b"<!doctype html><html><head><meta charset=utf-8></head><body></body></html>"
 
 if TYPE_CHECKING:
@@ -97,7 +106,7 @@ def _creative_html(edge: Edge, pick: Candidate, placement_id: str) -> bytes:
     c = pick.creative
     href = html.escape(_click_url(edge, placement_id, c.id))
     if c.kind == "html":
-        inner = c.html  # the media buyer's own markup, isolated in our iframe's origin
+        inner = c.html  # the media buyer's own markup: runs sandboxed (see _SANDBOX)
     elif c.kind == "image":
         size = f' width="{c.width}" height="{c.height}"' if c.width and c.height else ""
         inner = (
@@ -170,7 +179,8 @@ async def serve(edge: Edge, scope: Scope, receive: Receive, send: Send) -> None:
             else:
                 await respond(send, 200, GIF, [*headers, (b"content-type", b"image/gif")])
         elif fmt == "html":
-            await respond(send, 200, _creative_html(edge, pick, placement.id), [*headers, _HTML])
+            doc = _creative_html(edge, pick, placement.id)
+            await respond(send, 200, doc, [*headers, _HTML, _SANDBOX, _NOSNIFF])
         else:
             body = {
                 "placement": placement.id,
@@ -189,7 +199,7 @@ async def _nothing(send: Send, fmt: str, status: int, headers: Headers | None = 
     if fmt == "img":
         await respond(send, 200, GIF, [*headers, (b"content-type", b"image/gif")])
     elif fmt == "html":
-        await respond(send, 200, _EMPTY_DOC, [*headers, _HTML])
+        await respond(send, 200, _EMPTY_DOC, [*headers, _HTML, _SANDBOX, _NOSNIFF])
     else:
         await send_json(send, status, {"creative": None}, headers)
 

@@ -262,8 +262,17 @@ def test_a_placement_serves_targeted_creatives_and_holds_the_frequency_cap(serve
         assert _landing(click) == "https://shop.example.cn/cap"
         missing = http.get("/serve/pl_nosuchone", params={"format": "img"})
         assert (missing.status_code, missing.headers["content-type"]) == (200, "image/gif")
-    rows = server.wait_events(6, placement_id=placement["id"])
+        # The iframe document runs in an opaque origin: creative markup never gets ours.
+        doc = http.get(serve, params={"vid": "visitor-cap-5", "format": "html"},
+                       headers={"X-Forwarded-For": HOHHOT})  # fmt: skip
+        empty = http.get("/serve/pl_nosuchone", params={"format": "html"})
+        for answer in (doc, empty):
+            policy = answer.headers["content-security-policy"].split()
+            assert policy[0] == "sandbox" and "allow-same-origin" not in policy
+            assert answer.headers["x-content-type-options"] == "nosniff"
+        assert "cdn.example.cn/b.png" in doc.text
+    rows = server.wait_events(7, placement_id=placement["id"])
     kinds = Counter(r["event_type"] for r in rows)
-    assert kinds == {"impression": 5, "click": 1}
+    assert kinds == {"impression": 6, "click": 1}
     assert {r["creative_id"] for r in rows} == {creative["id"]}
     assert all(r["campaign_id"] == capped["id"] for r in rows)
