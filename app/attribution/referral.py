@@ -51,7 +51,7 @@ HISTORY_DAYS = 365
 ACTIVE_AFTER_MS = 7 * 86_400_000
 SHARE_EVENT = "share"
 UNKNOWN_MEDIUM = "unknown"
-_VISITOR = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")  # as app/tracker/fields.py accepts it
+_VISITOR = re.compile(r"^[A-Za-z0-9_.:-]{1,128}\Z")  # as app/tracker/fields.py accepts it
 
 
 @dataclass

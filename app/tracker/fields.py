@@ -16,25 +16,26 @@ from app.ingest.reasons import RejectReason
 from app.ingest.record import Record
 
 # A visitor id as the snippet and the tracker's cookie write it; also a share link's sharer.
-VISITOR_ID = re.compile(r"^[A-Za-z0-9_.:-]+$")
+# Patterns end in `\Z`, not `$`: `$` also matches before a trailing newline ("id\n").
+VISITOR_ID = re.compile(r"^[A-Za-z0-9_.:-]+\Z")
 VISITOR_ID_MAX = 128
 
 # Short parameter name -> (events column, max length, pattern or None)
 _TEXT_FIELDS: dict[str, tuple[str, int, re.Pattern[str] | None]] = {
-    "n": ("event_name", 128, re.compile(r"^[\w.:/-]+$")),
+    "n": ("event_name", 128, re.compile(r"^[\w.:/-]+\Z")),
     "c": ("campaign_id", 128, None),
     "pl": ("placement_id", 128, None),
     "cr": ("creative_id", 128, None),
-    "cid": ("click_id", 128, re.compile(r"^[A-Za-z0-9_.-]+$")),
+    "cid": ("click_id", 128, re.compile(r"^[A-Za-z0-9_.-]+\Z")),
     "vid": ("visitor_id", VISITOR_ID_MAX, VISITOR_ID),
     # The sharer's visitor id from a share link's `adt_ref` (see app/attribution/referral.py).
     "ref_id": ("referrer_id", VISITOR_ID_MAX, VISITOR_ID),
-    "sid": ("session_id", 128, re.compile(r"^[A-Za-z0-9_.:-]+$")),
-    "pv": ("pageview_id", 128, re.compile(r"^[A-Za-z0-9_.:-]+$")),
+    "sid": ("session_id", 128, re.compile(r"^[A-Za-z0-9_.:-]+\Z")),
+    "pv": ("pageview_id", 128, re.compile(r"^[A-Za-z0-9_.:-]+\Z")),
     "url": ("url", 4096, None),
     "ref": ("referrer", 4096, None),
-    "sr": ("screen", 16, re.compile(r"^\d{1,5}x\d{1,5}$")),
-    "lang": ("language", 35, re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")),
+    "sr": ("screen", 16, re.compile(r"^\d{1,5}x\d{1,5}\Z")),
+    "lang": ("language", 35, re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*\Z")),
     "oid": ("order_id", 128, None),
     "utm_source": ("utm_source", 256, None),
     "utm_medium": ("utm_medium", 256, None),
@@ -42,7 +43,7 @@ _TEXT_FIELDS: dict[str, tuple[str, int, re.Pattern[str] | None]] = {
     "utm_term": ("utm_term", 512, None),
     "utm_content": ("utm_content", 512, None),
 }
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_CURRENCY = re.compile(r"^[A-Z]{3}\Z")
 MAX_AMOUNT = Decimal("9999999999999999.99")
 _CENT = Decimal("0.01")
 ORDER_STATUSES = frozenset({"approved", "pending", "refunded", "cancelled"})

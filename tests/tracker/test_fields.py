@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from app.ingest.reasons import RejectReason
-from app.tracker.fields import Invalid, validate_event
+from app.tracker.fields import _TEXT_FIELDS, VISITOR_ID, Invalid, validate_event
 from app.tracker.pixel import PIXEL_TYPES
 
 EVENT_COLUMNS = {
@@ -81,3 +82,33 @@ def test_orders_need_an_id_and_get_a_currency():
         now_ms=0,
     )
     assert ok["amount"] == "12.35" and ok["currency"] == "CNY"  # half-up to cents
+
+
+# A good value of every field that has a pattern; the same value with a trailing newline
+# must be refused (a pattern ending in `$` would accept it).
+GOOD = {
+    "n": "signup.done",
+    "cid": "abc-123",
+    "vid": "v.1:2",
+    "ref_id": "v.1:2",
+    "sid": "s:1",
+    "pv": "p:1",
+    "sr": "390x844",
+    "lang": "zh-CN",
+    "cur": "USD",
+}
+
+
+@pytest.mark.parametrize("key", sorted(GOOD))
+def test_field_patterns_refuse_a_trailing_newline(key):
+    base = {"e": "event", "s": "S", "n": "x"}
+    checked = {"allowed_types": PIXEL_TYPES, "default_type": None, "now_ms": 0}
+    assert not isinstance(validate_event({**base, key: GOOD[key]}, **checked), Invalid)
+    for bad in (GOOD[key] + "\n", GOOD[key] + "\r\n", "\n" + GOOD[key]):
+        refused = validate_event({**base, key: bad}, **checked)
+        assert isinstance(refused, Invalid) and refused.field == key, (key, bad)
+    assert VISITOR_ID.match("v1") and not VISITOR_ID.match("v1\n")  # redirect's ?vid= test
+
+
+def test_every_field_pattern_has_a_good_value_above():
+    assert {k for k, (_, _, pattern) in _TEXT_FIELDS.items() if pattern} | {"cur"} == set(GOOD)
