@@ -4,11 +4,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DATA_DIR ?= var
+# The ADTRACK_* settings hold under `make run` as under `adtrack serve`: the data directory
+# and the geo databases come from them when set, with the defaults of app/settings.py.
+DATA_DIR ?= $(or $(ADTRACK_DATA_DIR),var)
 GEOIP := $(DATA_DIR)/geoip/GeoLite2-City.mmdb
 TEST_GEOIP := .cache/geoip/GeoLite2-City.mmdb
 ISP_DB := $(DATA_DIR)/geoip/ip2region.db
 TEST_ISP_DB := .cache/geoip/ip2region.db
+# A database named by ADTRACK_GEOIP_DB / ADTRACK_ISP_DB is the operator's: used, never fetched.
+GEO_FETCH := $(if $(ADTRACK_GEOIP_DB),,$(GEOIP)) $(if $(ADTRACK_ISP_DB),,$(ISP_DB))
 
 .PHONY: run test install geoip test-setup lint format bench demo clean
 
@@ -32,7 +36,7 @@ $(ISP_DB): | $(STAMP)
 $(TEST_ISP_DB): | $(STAMP)
 	$(BIN)/python -m app.geo fetch-isp --dest .cache/geoip
 
-geoip: $(GEOIP) $(ISP_DB)
+geoip: $(GEO_FETCH)
 
 ## run: set up, migrate and serve on the embedded engine (ADTRACK_* settings apply)
 run: install geoip
