@@ -3,11 +3,17 @@ as a destination (no open redirect)."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 CLICK_PARAM = "adt_cid"
 _FORWARDED = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+# Never in a landing URL: whitespace, C0 and C1 controls, DEL, lone surrogates.
+_REFUSED = re.compile(r"[\x00-\x20\x7f-\x9f\ud800-\udfff]")
+# Never in a Location header (a server answers 500 rather than send one): space, C0, DEL and
+# lone surrogates (no UTF-8 form). Other non-ASCII text goes out as UTF-8, as browsers read it.
+_UNSAFE_IN_HEADER = re.compile(r"[\x00-\x20\x7f\ud800-\udfff]")
 
 
 def new_click_id(link_code: str) -> str:
@@ -24,7 +30,7 @@ def valid_landing_url(url: str) -> str | None:
         return "must be an http or https URL"
     if not parts.hostname:
         return "must have a host"
-    if any(c in url for c in "\r\n\t\x00 "):
+    if _REFUSED.search(url):
         return "must not contain whitespace or control characters"
     if any(k == CLICK_PARAM for k, _ in parse_qsl(parts.query, keep_blank_values=True)):
         return f"must not carry {CLICK_PARAM}: adtrack adds it"
@@ -47,4 +53,15 @@ def landing_with_click(landing_url: str, click_id: str, incoming_query: str = ""
                 present.add(key)
     extra.append((CLICK_PARAM, click_id))
     joiner = "&" if landing_query else ("" if qmark else "?")
-    return f"{base}{joiner}{urlencode(extra)}{hash_}{fragment}"
+    return header_safe(f"{base}{joiner}{urlencode(extra)}{hash_}{fragment}")
+
+
+def header_safe(url: str) -> str:
+    """`url` with what cannot go in a Location header percent-encoded: landing URLs saved
+    before control characters were refused still redirect (never a 500 after the click was
+    recorded)."""
+    if not _UNSAFE_IN_HEADER.search(url):
+        return url
+    return _UNSAFE_IN_HEADER.sub(
+        lambda m: "".join(f"%{b:02X}" for b in m.group().encode("utf-8", "surrogatepass")), url
+    )
