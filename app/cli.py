@@ -19,6 +19,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """The core process (store, loader, admin API) on a loopback port it picks, which then
     starts the edge process(es) on the public host and port."""
     import os
+    import secrets
     import socket
 
     import uvicorn
@@ -35,11 +36,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     core = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     core.bind(("127.0.0.1", 0))
     os.environ["ADTRACK_CORE_URL"] = f"http://127.0.0.1:{core.getsockname()[1]}"
+    # One secret per start, inherited by the core and the edges it starts (never logged).
+    os.environ["ADTRACK_EDGE_SECRET"] = secrets.token_urlsafe(32)
     config = uvicorn.Config(
         "app.serve.core:create_core_app",
         factory=True,
         log_level="warning",
         access_log=False,
+        # Every request reaches the core from the edge on loopback; the client address is
+        # the one the edge vouches for (app/api/deps.py), never a header uvicorn believes.
+        proxy_headers=False,
         server_header=False,
         lifespan="on",
     )

@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     session_lifetime_s: int = Field(8 * 3600, ge=60, le=90 * 86400)
     login_max_failures: int = Field(5, ge=1, le=1000)
     login_window_s: int = Field(900, ge=1, le=86400)
+    # Admin API and pages (never the hit endpoints): requests a second per client address
+    # and per credential, with a burst; and failed credential look-ups per address per window.
+    api_rate_per_s: float = Field(50.0, gt=0)
+    api_burst: int = Field(500, ge=1)
+    api_auth_max_failures: int = Field(20, ge=1, le=100_000)
+    api_auth_window_s: int = Field(60, ge=1, le=86400)
     isp_db: Path | None = None  # carrier data (ip2region); default <data dir>/geoip/ip2region.db
     ip_privacy: IpPrivacy = IpPrivacy.FULL
     spool_fsync_ms: int = Field(200, ge=0, le=60_000)
@@ -60,6 +66,9 @@ class Settings(BaseSettings):
     public_url: str = ""
     # The edge (public port) forwards non-hit requests here; set by `adtrack serve`.
     core_url: str = ""
+    # Proves a request to the core came through our edge (which then vouches for the client
+    # address); `adtrack serve` makes one per start and hands it to the core and its edges.
+    edge_secret: str = ""
     # The edge's HTTP server: granian meets the hit-path latency target, uvicorn does not
     # reliably (see README, Speed); the core's API always runs on uvicorn.
     http_server: HttpServer = HttpServer.GRANIAN

@@ -12,6 +12,7 @@ needs the session's CSRF token, in the `X-CSRF-Token` header or the `csrf_token`
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -23,7 +24,7 @@ from app.auth.state import AuthState
 from app.auth.users import ROLES
 from app.store.catalog_cache import CatalogCache
 from app.store.client import Store
-from app.tracker.clientip import ClientIp
+from app.tracker.clientip import CLIENT_HEADER, EDGE_HEADER, ClientIp, vouched_client
 
 __all__ = [
     "ROLES_MARKER",
@@ -44,6 +45,8 @@ __all__ = [
     "TeamDep",
     "client_address",
     "current_principal",
+    "identify",
+    "from_edge",
     "require_page_roles",
     "require_roles",
     "route_roles",
@@ -84,14 +87,25 @@ AuthStateDep = Annotated[AuthState, Depends(get_auth_state)]
 # -- who is calling -----------------------------------------------------------------------
 
 
-class _Denied(Exception):
-    """Why a request has no usable principal: 401 (who are you?) or 403 (CSRF)."""
+class Denied(Exception):
+    """Why a request has no usable principal: 401 (who are you?), 403 (CSRF) or 429 (too many
+    failed credentials from this address, or too many requests with this one)."""
 
-    def __init__(self, status_code: int, error: str, detail: str) -> None:
+    def __init__(
+        self, status_code: int, error: str, detail: str, retry_after_s: float = 0.0
+    ) -> None:
         super().__init__(detail)
         self.status = status_code
         self.error = error
         self.detail = detail
+        self.retry_after_s = retry_after_s
+
+    def headers(self) -> dict[str, str] | None:
+        if self.status == 401:
+            return {"WWW-Authenticate": "Bearer"}
+        if self.status == 429:
+            return {"Retry-After": str(max(1, math.ceil(self.retry_after_s)))}
+        return None
 
 
 async def _csrf_form_field(request: Request) -> str | None:
@@ -113,47 +127,80 @@ async def _csrf_form_field(request: Request) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _resolve(request: Request, form_token: str | None) -> Principal:
+Identity = tuple[Principal, "sessions.Session | None"]
+IDENTITY_KEY = "adtrack_identity"  # request.state: who the guard found, before any body
+
+
+def identify(request: Request) -> Identity:
+    """Who presents these credentials (bearer first, else the session cookie), without the
+    CSRF check. An address whose credentials keep naming no one is refused (429) before any
+    store query; each failure counts."""
+    known = getattr(request.state, IDENTITY_KEY, None)
+    if known is not None:
+        return known
     runtime = request.app.state.runtime
     state: AuthState = request.app.state.auth
     header = request.headers.get("authorization")
+    token = request.cookies.get(sessions.COOKIE)
+    if header is None and not token:
+        raise Denied(401, "unauthorized", "bearer token or login session required")
+    address = client_address(request, state.client_ip)
+    wait_s = state.auth_failures.retry_after(address)
+    if wait_s > 0:
+        raise Denied(
+            429, "too_many_requests", "too many failed credentials from this address", wait_s
+        )
+    found: Identity | None = None
     if header is not None:
         scheme, _, secret = header.partition(" ")
         secret = secret.strip()
         if scheme.lower() != "bearer" or not secret:
-            raise _Denied(401, "unauthorized", "bearer token required")
+            raise Denied(401, "unauthorized", "bearer token required")
         principal = from_bearer(
             secret, admin_token=runtime.admin_token, store=runtime.store, cache=state.cache
         )
-        if principal is None:
-            raise _Denied(401, "unauthorized", "invalid token")
-        return principal
-    token = request.cookies.get(sessions.COOKIE)
-    if not token:
-        raise _Denied(401, "unauthorized", "bearer token or login session required")
-    found = from_session(token, store=runtime.store, cache=state.cache)
+        found = (principal, None) if principal is not None else None
+        failure = "invalid token"
+    else:
+        found = from_session(token or "", store=runtime.store, cache=state.cache)
+        failure = "session expired or ended; log in again"
     if found is None:
-        raise _Denied(401, "unauthorized", "session expired or ended; log in again")
-    principal, session = found
-    request.state.session = session
-    if request.method not in csrf.SAFE_METHODS:
-        given = request.headers.get(csrf.HEADER) or form_token
-        if not csrf.matches(session.csrf_secret, given):
-            raise _Denied(403, "csrf", "missing or wrong CSRF token (X-CSRF-Token or csrf_token)")
+        state.auth_failures.failed(address)
+        raise Denied(401, "unauthorized", failure)
+    setattr(request.state, IDENTITY_KEY, found)
+    return found
+
+
+def _resolve(request: Request, form_token: str | None) -> Principal:
+    state: AuthState = request.app.state.auth
+    principal, session = identify(request)
+    wait_s = state.requests.take(f"principal:{principal.user_id}")
+    if wait_s > 0:
+        raise Denied(429, "too_many_requests", "too many requests with these credentials", wait_s)
+    if session is not None:
+        request.state.session = session
+        if request.method not in csrf.SAFE_METHODS:
+            given = request.headers.get(csrf.HEADER) or form_token
+            if not csrf.matches(session.csrf_secret, given):
+                raise Denied(
+                    403, "csrf", "missing or wrong CSRF token (X-CSRF-Token or csrf_token)"
+                )
     return principal
+
+
+def denied_body(denied: Denied) -> dict[str, Any]:
+    return {"error": denied.error, "detail": denied.detail}
 
 
 def current_principal(
     request: Request, form_token: Annotated[str | None, Depends(_csrf_form_field)]
 ) -> Principal:
-    """The caller; 401 (with WWW-Authenticate: Bearer) when there is none, 403 on CSRF."""
+    """The caller; 401 (with WWW-Authenticate: Bearer) when there is none, 403 on CSRF, 429
+    (with Retry-After) when throttled."""
     try:
         return _resolve(request, form_token)
-    except _Denied as denied:
-        headers = {"WWW-Authenticate": "Bearer"} if denied.status == 401 else None
-        raise HTTPException(
-            denied.status, {"error": denied.error, "detail": denied.detail}, headers=headers
-        ) from None
+    except Denied as denied:
+        raise HTTPException(denied.status, denied_body(denied), headers=denied.headers()) from None
 
 
 def session_of(request: Request) -> sessions.Session | None:
@@ -196,11 +243,14 @@ def require_roles(*roles: str) -> Any:
 class PageDenied(Exception):
     """A page refused: app.web.pages answers it (redirect to the login page, or HTML 403)."""
 
-    def __init__(self, status_code: int, detail: str, next_path: str = "") -> None:
+    def __init__(
+        self, status_code: int, detail: str, next_path: str = "", retry_after_s: float = 0.0
+    ) -> None:
         super().__init__(detail)
         self.status_code = status_code
         self.detail = detail
         self.next_path = next_path
+        self.retry_after_s = retry_after_s
 
 
 def require_page_roles(*roles: str) -> Any:
@@ -213,10 +263,12 @@ def require_page_roles(*roles: str) -> Any:
     ) -> Principal:
         try:
             principal = _resolve(request, form_token)
-        except _Denied as denied:
+        except Denied as denied:
             here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             next_path = here if request.method == "GET" else ""
-            raise PageDenied(denied.status, denied.detail, next_path) from None
+            raise PageDenied(
+                denied.status, denied.detail, next_path, denied.retry_after_s
+            ) from None
         if principal.role not in allowed:
             raise PageDenied(status.HTTP_403_FORBIDDEN, f"role {principal.role} may not see this")
         return principal
@@ -279,10 +331,23 @@ SiteScopeDep = Annotated[PartnerScope | None, Depends(site_scope)]
 
 
 def client_address(request: Request, trusted: ClientIp) -> str:
-    """The client's address as the edge saw it. The core listens on loopback only, behind
-    the edge, which appends the TCP peer as X-Adtrack-Peer (the last one is the edge's own)."""
+    """The client's address, by one rule wherever a request enters: the address our edge
+    vouched for (it applied `trusted` to its TCP peer and X-Forwarded-For), else this
+    connection's peer and X-Forwarded-For under the same rule. Never a header uvicorn or a
+    client chose: the core runs without proxy headers, and the vouching needs the secret."""
+    settings = request.app.state.runtime.settings
+    vouched = vouched_client(
+        settings.edge_secret, request.headers.get(EDGE_HEADER), request.headers.get(CLIENT_HEADER)
+    )
+    if vouched is not None:
+        return vouched
     peer = request.client.host if request.client else ""
-    forwarded_peers = request.headers.getlist("x-adtrack-peer")
-    if forwarded_peers and peer in ("127.0.0.1", "::1"):
-        peer = forwarded_peers[-1].strip()
-    return trusted.resolve(peer, request.headers.get("x-forwarded-for"))
+    return trusted.resolve(peer, ",".join(request.headers.getlist("x-forwarded-for")))
+
+
+def from_edge(request: Request) -> bool:
+    """Whether the request came through our edge (for the loopback-only /internal routes)."""
+    settings = request.app.state.runtime.settings
+    return (
+        vouched_client(settings.edge_secret, request.headers.get(EDGE_HEADER), "edge") is not None
+    )

@@ -2,7 +2,9 @@
 
 The core is one process and writes every account change itself, clearing the cache as it
 does; the time limit only bounds how long another core on the same ClickHouse server (a
-multi-host set-up) can lag behind a change made elsewhere. Misses are not cached.
+multi-host set-up) can lag behind a change made elsewhere. Misses are cached as well, for
+the same short time: a client repeating an unknown key or an ended session costs one store
+query per period, not one per request (a new key or session clears the cache here).
 """
 
 from __future__ import annotations
@@ -35,12 +37,9 @@ class AuthCache:
             return hit[1]
         value = load()
         with self._lock:
-            if value is None:
-                self._entries.pop((kind, key), None)
-            else:
-                if len(self._entries) >= self._max:
-                    self._entries.clear()
-                self._entries[(kind, key)] = (now, value)
+            if len(self._entries) >= self._max:
+                self._entries.clear()
+            self._entries[(kind, key)] = (now, value)
         return value
 
     def user(self, store: Store, user_id: str) -> User | None:

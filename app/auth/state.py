@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.auth.cache import AuthCache
+from app.auth.ratelimit import FailureWindow, TokenBuckets
 from app.auth.throttle import LoginThrottle
 from app.settings import Settings
+from app.tracker.clientip import ClientIp
 
 
 @dataclass(frozen=True)
@@ -15,6 +17,9 @@ class AuthState:
     secure_cookies: bool
     cache: AuthCache
     throttle: LoginThrottle
+    requests: TokenBuckets  # per client address and per credential
+    auth_failures: FailureWindow  # bearer keys and session cookies that named no one
+    client_ip: ClientIp
 
 
 def build_state(settings: Settings) -> AuthState:
@@ -24,4 +29,7 @@ def build_state(settings: Settings) -> AuthState:
         secure_cookies=settings.public_url.lower().startswith("https://"),
         cache=AuthCache(),
         throttle=LoginThrottle(settings.login_max_failures, settings.login_window_s),
+        requests=TokenBuckets(settings.api_rate_per_s, settings.api_burst),
+        auth_failures=FailureWindow(settings.api_auth_max_failures, settings.api_auth_window_s),
+        client_ip=ClientIp(settings.trusted_proxies),
     )

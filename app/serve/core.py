@@ -15,9 +15,10 @@ import secrets
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import PlainTextResponse
 
 from app.ingest.loader import Loader, build_enricher
@@ -51,7 +52,7 @@ class CoreRuntime:
 
     def start(self) -> None:
         settings = self.settings
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
         self.admin_token = ensure_admin_token(settings)
         self.store = open_store(settings.clickhouse_url, lazy=True)
         store_ready = self._prepare_store()
@@ -143,6 +144,16 @@ class CoreRuntime:
         }
 
 
+def private_dir(path: Path) -> None:
+    """The data directory holds the store, the spool, postback secrets (catalog.json) and the
+    admin token: readable by this user alone, whoever made it."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+    store_dir = path / "clickhouse"
+    if store_dir.is_dir():
+        os.chmod(store_dir, 0o700)
+
+
 def ensure_admin_token(settings: Settings) -> str:
     """The bootstrap admin token: from settings, or generated once and kept in the data dir.
 
@@ -164,8 +175,29 @@ def ensure_admin_token(settings: Settings) -> str:
         return path.read_text("utf-8").strip()
     finally:
         tmp.unlink(missing_ok=True)
-    print(f"adtrack: generated admin token (stored in {path}): {token}", flush=True)
+    # Say where it is, never the token: stdout ends up in service logs.
+    print(f"adtrack: generated admin token, stored in {path} (mode 0600)", flush=True)
     return token
+
+
+def _edge_only(request: Request) -> None:
+    """/internal answers our edge alone: with `adtrack serve`, the request must carry the
+    per-start edge secret; a core run on its own (tests) answers loopback peers only."""
+    from app.api.deps import from_edge
+
+    if runtime_settings(request).edge_secret:
+        allowed = from_edge(request)
+    else:
+        allowed = request.client is not None and request.client.host in ("127.0.0.1", "::1")
+    if not allowed:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Not Found")
+
+
+def runtime_settings(request: Request) -> Settings:
+    return request.app.state.runtime.settings
+
+
+EdgeOnly = Annotated[None, Depends(_edge_only)]
 
 
 def internal_router(runtime: CoreRuntime) -> APIRouter:
@@ -173,11 +205,11 @@ def internal_router(runtime: CoreRuntime) -> APIRouter:
     router = APIRouter(prefix="/internal", include_in_schema=False)
 
     @router.get("/health")
-    def health() -> dict[str, Any]:
+    def health(_: EdgeOnly) -> dict[str, Any]:
         return runtime.health()
 
     @router.get("/metrics", response_class=PlainTextResponse)
-    def metrics() -> str:
+    def metrics(_: EdgeOnly) -> str:
         return runtime.metrics.render()
 
     return router

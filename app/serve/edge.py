@@ -21,6 +21,7 @@ from app.serve.proxy import CoreProxy
 from app.serve.supervisor import die_with_parent
 from app.settings import Settings, load_settings
 from app.tracker.catalog_view import CatalogFile
+from app.tracker.clientip import ClientIp
 from app.tracker.edge import Edge, Receive, Scope, Send
 
 log = logging.getLogger("adtrack")
@@ -36,7 +37,11 @@ class EdgeApp:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.metrics = Metrics()
-        self.proxy = CoreProxy(settings.core_url or f"http://{settings.host}:{settings.port}")
+        self.proxy = CoreProxy(
+            settings.core_url or f"http://{settings.host}:{settings.port}",
+            edge_secret=settings.edge_secret,
+            client_ip=ClientIp(settings.trusted_proxies),
+        )
         self.spool = SpoolWriter(
             settings.spool_dir,
             fsync_ms=settings.spool_fsync_ms,

@@ -50,7 +50,11 @@ class CatalogCache:
         if self._backup is None:
             return
         tmp = self._backup.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_bytes(snapshot_to_json(self.snapshot))
+        # It holds the advertisers' postback secrets: 0600 from its first byte.
+        fd = os.open(tmp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(snapshot_to_json(self.snapshot))
+        os.chmod(tmp, 0o600)  # an older file of that name kept its mode through O_TRUNC
         os.replace(tmp, self._backup)
 
     def _load_backup(self) -> bool:

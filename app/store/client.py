@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
@@ -36,10 +37,21 @@ def _mapped_errors(what: str) -> Iterator[None]:
 def _connect(url: str) -> Client:
     with _mapped_errors(f"cannot open ClickHouse at {redact(url)}"):
         if url.startswith("chdb://"):
+            _private_store_dir(url[len("chdb://") :])
             return clickhouse_connect.get_client(dsn=url)
         return clickhouse_connect.get_client(
             dsn=url, autogenerate_session_id=False, connect_timeout=5, send_receive_timeout=60
         )
+
+
+def _private_store_dir(path: str) -> None:
+    """The embedded engine's files are the whole store (orders, visitors' addresses, account
+    hashes): this user's alone, even where the engine would make the directory 0755."""
+    path = path.split("?", 1)[0]
+    if not path or path == ":memory:":
+        return
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    os.chmod(path, 0o700)
 
 
 class Store:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 from collections.abc import Sequence
 
@@ -43,3 +44,21 @@ class ClientIp:
             if not self._is_trusted(hop):
                 return hop
         return peer
+
+
+# The edge forwards non-hit requests to the core and says who the client is: the address it
+# resolved by the rule above, with the per-start secret that proves the header is the edge's.
+# A client's own copies of these headers are dropped by the edge; the core believes them only
+# with the secret, so whatever reaches the core directly falls back to the same rule.
+EDGE_HEADER = "x-adtrack-edge"
+CLIENT_HEADER = "x-adtrack-client"
+
+
+def vouched_client(edge_secret: str, given_secret: str | None, client: str | None) -> str | None:
+    """The client address the edge vouched for, or None when the request did not come through
+    our edge (no secret configured, or a wrong or missing one)."""
+    if not edge_secret or not given_secret or not client:
+        return None
+    if not hmac.compare_digest(edge_secret.encode(), given_secret.encode()):
+        return None
+    return client

@@ -53,9 +53,19 @@ def test_admin_token_is_generated_once_and_kept(make_server, tmp_path):
     server = make_server(data, ADTRACK_ADMIN_TOKEN="")
     token = (data / "admin_token").read_text().strip()
     assert len(token) >= 32
-    assert f"generated admin token (stored in {data / 'admin_token'})" in server.log()
+    # Where it is, never what it is: the log goes to service logs.
+    assert f"generated admin token, stored in {data / 'admin_token'}" in server.log()
+    assert token not in server.log()
     with server.client(headers={"Authorization": f"Bearer {token}"}) as http:
         assert http.get("/api/v1/sites").status_code == 200
+        made = http.post("/api/v1/advertisers", json={"name": "Secretive"})
+        assert made.status_code == 201
+    # The data directory holds the store, postback secrets and the token: this user's only.
+    assert (data / "catalog.json").exists()
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (data, data / "clickhouse")}
+    assert modes == {"fresh": 0o700, "clickhouse": 0o700}
+    for secret in ("catalog.json", "admin_token"):
+        assert (data / secret).stat().st_mode & 0o777 == 0o600, secret
     server.stop()
     server.start()
     assert (data / "admin_token").read_text().strip() == token
@@ -68,7 +78,15 @@ def test_public_port_forwards_the_api_but_never_internal_routes(server):
         spec = http.get("/openapi.json")
         internal = [
             http.get(p)
-            for p in ("/internal/health", "/internal/metrics", "/internal/../internal/health")
+            for p in (
+                "/internal/health",
+                "/internal/metrics",
+                "/internal/../internal/health",
+                "/./internal/health",
+                "/%2e/internal/health",
+                "/x/../internal/health",
+                "//internal/health",
+            )
         ]
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
     assert "/api/v1/links" in spec.json()["paths"]
