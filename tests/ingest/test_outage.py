@@ -13,7 +13,8 @@ def test_hits_spool_during_a_store_outage_and_load_on_recovery(make_server, tmp_
     server.stop()
 
     # Same data dir, but the store is a ClickHouse server that does not answer.
-    server.env["ADTRACK_CLICKHOUSE_URL"] = f"http://127.0.0.1:{free_port()}/default"
+    port = free_port()
+    server.env["ADTRACK_CLICKHOUSE_URL"] = f"http://127.0.0.1:{port}/default"
     server.start()
     with server.client() as http:
         health = http.get("/healthz").json()
@@ -29,6 +30,11 @@ def test_hits_spool_during_a_store_outage_and_load_on_recovery(make_server, tmp_
     assert "adtrack_spool_bytes 0\n" not in metrics
     assert unavailable.status_code == 503
     assert unavailable.json()["error"] == "store_unavailable"
+    # The client learns an incident id; where the store is and what it said stay in the log.
+    assert "incident" in unavailable.json()["detail"]
+    assert str(port) not in unavailable.text and "ClickHouse" not in unavailable.text
+    incident = unavailable.json()["detail"].split("incident ")[1].split(")")[0]
+    assert f"store error (incident {incident})" in server.log()
     server.stop()
 
     del server.env["ADTRACK_CLICKHOUSE_URL"]
