@@ -1,6 +1,8 @@
 """The live event and reject logs: what the tracker stored, for checking an integration.
 
-Everyone in-house reads all rows; a partner reads only the rows of its own sites.
+Everyone in-house reads all rows; a partner reads only the rows of its own sites, and never
+the props of an order its advertiser's server posted back (the server's address, the
+network's own parameters).
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ _EVENT_COLUMNS = (
     "duration_ms",
     "order_id",
     "order_status",
+    "order_source",
     "amount",
     "currency",
     "route_rule",
@@ -147,7 +150,18 @@ def list_events(
         "ORDER BY ts DESC LIMIT {limit:UInt32}"
     )
     rows = store.query_dicts(sql, params)
+    if scope is not None:
+        rows = [_without_postback_props(r) for r in rows]
     return {"events": [_jsonable(r) for r in rows]}
+
+
+def _without_postback_props(row: dict[str, Any]) -> dict[str, Any]:
+    """A postback's props are the advertiser's and its network's (`postback_ip`, `sub1`…):
+    not for partners. Orders stored before `order_source` are known by `postback_ip`."""
+    props = row.get("props") or {}
+    if row.get("order_source") == "postback" or "postback_ip" in props:
+        return {**row, "props": {}}
+    return row
 
 
 @router.get("/rejects", summary="Recent rejected hits with their reasons")

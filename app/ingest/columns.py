@@ -32,6 +32,7 @@ EVENT_COLUMNS: dict[str, pa.DataType] = {
             "city", "user_agent", "browser", "browser_version", "os", "os_version",
             "device_type", "screen", "language", "order_id", "order_status", "currency",
             "province_code", "city_code", "isp", "route_rule", "variant", "referrer_id",
+            "order_source",
         )
     },
     "is_bot": pa.uint8(),

@@ -32,7 +32,7 @@ from app.ingest.enrich.campaign import put_campaign
 from app.ingest.enrich.click import ClickIndex
 from app.ingest.enrich.device import DeviceParser, put_device
 from app.ingest.enrich.geo import open_geo, put_geo
-from app.ingest.enrich.orders import OrderIndex
+from app.ingest.enrich.orders import OrderIndex, put_order_source
 from app.ingest.enrich.pipeline import Pipeline
 from app.ingest.enrich.privacy import truncate, truncate_ip
 from app.ingest.enrich.region import put_isp, put_region
@@ -78,6 +78,7 @@ def build_enricher(settings: Settings, catalog: CatalogCache, store: Store | Non
         ("put_site", make_put_site(catalog)),
         ("remember_click", clicks.remember_click),
         ("put_click", clicks.put_click),
+        ("put_order_source", put_order_source),
         ("drop_duplicate_order", orders.drop_duplicate_order),
     ]
     # After the record steps: put_click gives a postback its click's ip and user agent.

@@ -17,5 +17,7 @@ class RejectReason(StrEnum):
     DUPLICATE_ORDER = "duplicate_order"
     UNKNOWN_LINK = "unknown_link"
     UNKNOWN_PLACEMENT = "unknown_placement"
+    UNKNOWN_CAMPAIGN = "unknown_campaign"
+    UNKNOWN_CREATIVE = "unknown_creative"
     PAUSED = "paused"
     LOAD_ERROR = "load_error"

@@ -1,6 +1,9 @@
 """GET|POST /postback: server-to-server conversions, signed, stored once per order status.
 
-The rules (names, macros, signature) are in tracker/postback.py; this is the endpoint.
+The rules (names, macros, signature) are in tracker/postback.py; this is the endpoint. A
+signed postback is the advertiser's confirmation: stored with evidence `postback`, it never
+loses to an order a browser reported (see ingest/enrich/orders.py), and its click id must be
+one this tracker issued (tracker/click_ids.py).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from app.ingest.reasons import RejectReason
 from app.ingest.record import Record, now_ms, reject
 from app.tracker import postback as rules
 from app.tracker.asgi import CLOSE, Receive, Scope, Send, body_params, read_body, send_json
+from app.tracker.click_ids import ClickIdKind
 from app.tracker.fields import ORDER_STATUSES, Invalid, parse_amount
 from app.tracker.query import parse_query
 
@@ -77,8 +81,8 @@ async def postback(edge: Edge, scope: Scope, receive: Receive, send: Send) -> No
             ua,
         )
         return
-    code = rules.link_code_of(click_id)
-    found = edge.click_source(code)
+    kind = edge.click_ids.kind(click_id)
+    found = None if kind == ClickIdKind.FORGED else edge.click_source(rules.link_code_of(click_id))
     if found is None:
         await _refuse(
             edge,
@@ -180,6 +184,8 @@ async def postback(edge: Edge, scope: Scope, receive: Receive, send: Send) -> No
         "currency": currency,
         "_src": "postback",
     }
+    if kind == ClickIdKind.LEGACY:
+        record["_check_click"] = True  # the loader keeps it only if the click is stored
     if extra:
         record["props"] = dict(list(extra.items())[:32])
     edge.stamp(record, ip, ua, ts)
@@ -187,19 +193,27 @@ async def postback(edge: Edge, scope: Scope, receive: Receive, send: Send) -> No
     if not await edge.durable(mark):
         await send_json(send, 503, {"error": "unavailable", "detail": "spool not writable"})
         return
+    answer = {
+        "event_id": record["event_id"],
+        "order_id": order_id,
+        "order_status": status,
+        "evidence": "postback",
+    }
+    if kind == ClickIdKind.LEGACY:
+        # Not provable here: whether it is stored depends on the loader finding the click.
+        detail = (
+            "this click id predates verifiable click ids: the order is stored once the click "
+            "is found in the store, else rejected as unknown_click"
+        )
+        await send_json(send, 202, {"status": "queued", "detail": detail, **answer})
+        return
     edge.recent_orders[key] = None
     if len(edge.recent_orders) > 200_000:
         edge.recent_orders.popitem(last=False)
-    await send_json(
-        send,
-        200,
-        {
-            "status": "accepted",
-            "event_id": record["event_id"],
-            "order_id": order_id,
-            "order_status": status,
-        },
-    )
+    # Stored as a signed order; an order a browser reported for this order id never displaces
+    # it. Only this advertiser's own earlier postback of the same order id and status does:
+    # then this repeat is dropped as a duplicate and the first one stands.
+    await send_json(send, 200, {"status": "accepted", **answer})
 
 
 async def _refuse(

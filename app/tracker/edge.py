@@ -28,6 +28,7 @@ from app.targeting.visitor import VisitorLookup, open_visitor_lookup
 from app.tracker.asgi import ASGIApp, Receive, Scope, Send, etag_matches, respond, send_json
 from app.tracker.beacon import beacon
 from app.tracker.catalog_view import CatalogFile
+from app.tracker.click_ids import ClickIds, ensure_click_secret
 from app.tracker.clientip import ClientIp
 from app.tracker.conversions import postback
 from app.tracker.fields import Invalid, validate_event
@@ -63,6 +64,8 @@ class Edge:
         self.extra_metrics = extra_metrics
         self.ids = EventIds()
         self.client_ip = ClientIp(settings.trusted_proxies)
+        # One secret for the deployment: any worker verifies a click id another one issued.
+        self.click_ids = ClickIds(ensure_click_secret(settings.data_dir))
         self.fsync_each = settings.spool_fsync_ms == 0
         self.snippet = snippet
         self.snippet_etag = b'"' + hashlib.sha256(snippet).hexdigest()[:16].encode() + b'"'
@@ -228,6 +231,16 @@ class Edge:
                 endpoint=endpoint,
                 field="s",
                 detail="no site has this key",
+                raw=raw,
+                site_key=site_key or "",
+            )
+        problem = self.catalog.unknown_ref(result)
+        if problem is not None:
+            return reject(
+                problem.reason,
+                endpoint=endpoint,
+                field=problem.field,
+                detail=problem.detail,
                 raw=raw,
                 site_key=site_key or "",
             )

@@ -20,7 +20,7 @@ from app.ingest.reasons import RejectReason
 from app.ingest.record import Record, now_ms, reject
 from app.tracker.asgi import Headers, Receive, Scope, Send, cookie_value, respond
 from app.tracker.fields import VISITOR_ID, VISITOR_ID_MAX
-from app.tracker.links import landing_with_click, new_click_id
+from app.tracker.links import landing_with_click
 
 VISITOR_COOKIE = "adt_vid"
 NO_CACHE = b"no-store, no-cache, must-revalidate, max-age=0"
@@ -101,7 +101,7 @@ async def redirect(edge: Edge, scope: Scope, receive: Receive, send: Send) -> No
         return
     link = route.link
     query = request_query(scope)
-    click_id = new_click_id(code)
+    click_id = edge.click_ids.new(code)
     headers: Headers = [
         (b"cache-control", NO_CACHE),
         (b"referrer-policy", b"no-referrer-when-downgrade"),

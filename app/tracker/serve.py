@@ -29,7 +29,7 @@ from app.targeting.compile import local_time
 from app.targeting.routing import Candidate, PlacementRoute
 from app.targeting.split import Weighted
 from app.tracker.asgi import Headers, Receive, Scope, Send, respond, send_json
-from app.tracker.links import landing_with_click, new_click_id
+from app.tracker.links import landing_with_click
 from app.tracker.pixel import GIF
 from app.tracker.query import parse_query
 from app.tracker.redirect import NO_CACHE, add_utm, click_visitor, request_query, visitor_id
@@ -230,7 +230,7 @@ async def served_click(edge: Edge, scope: Scope, receive: Receive, send: Send) -
         )  # fmt: skip
         await respond(send, 404, b"not found", [(b"content-type", b"text/plain")])
         return
-    click_id = new_click_id(pick.creative.id)  # a postback finds the advertiser by it
+    click_id = edge.click_ids.new(pick.creative.id)  # a postback finds the advertiser by it
     location = landing_with_click(pick.creative.landing_url, click_id, query)
     record: Record = {
         "event_type": "click",

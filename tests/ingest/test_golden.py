@@ -3,11 +3,12 @@
 The file was written by the loader before it was reworked for speed (dict-based steps,
 `Table.from_pylist`), so this pins the rework to the old behaviour: absent fields (column
 defaults), exact amounts, props, bots, geo and device, clicks inherited within and across
-batches and slices, duplicate orders, records that cannot be converted, edge rejects and
-lines that are not JSON. Rewritten once on purpose since: geo and device became column steps
-that run after records are rejected (a reject's `raw` no longer has those fields), and
-rejects keep the IP privacy option. Rewrite it (ADTRACK_WRITE_GOLDEN=1) only for an intended
-change.
+batches and slices, duplicate orders and their evidence, records that cannot be converted,
+edge rejects and lines that are not JSON. Rewritten on purpose since: geo and device became
+column steps that run after records are rejected (a reject's `raw` no longer has those
+fields), and rejects keep the IP privacy option; orders got their evidence (`order_source`,
+browser or postback, deduplicated per kind) and unproven click ids their check. Rewrite it
+(ADTRACK_WRITE_GOLDEN=1) only for an intended change.
 Fields the file does not have (columns and steps added since) are not compared.
 """
 
@@ -120,6 +121,15 @@ def _first_batch() -> list[bytes]:
         _event(24, "impression", site_key=PORTAL, ip="1.80.0.4", user_agent=WECHAT),
         _event(25, "click", site_key=PORTAL, campaign_id=CAMPAIGN, link_code="L1",
                click_id="L1-late", visitor_id="v25", ip="1.80.0.9", user_agent=DESKTOP),
+        # Evidence: a page's order (anyone can send one) does not pre-empt the signed
+        # postback of the same order id; a page's order after a postback adds nothing.
+        _event(26, "order", site_key=SHOP, click_id="L1-abc", order_id="SO-5", amount="0.01",
+               ip="1.80.0.1", user_agent=WECHAT),
+        _event(27, "order", site_key=PORTAL, advertiser_id=ADVERTISER, click_id="L1-abc",
+               order_id="SO-5", order_status="approved", amount="500.00", _src="postback",
+               ip="47.92.0.10", user_agent=SERVER_UA),
+        _event(28, "order", site_key=SHOP, click_id="L1-abc", order_id="SO-1", amount="1.00",
+               ip="1.80.0.1", user_agent=WECHAT),
     ]  # fmt: skip
     lines = [dumps(hit) for hit in hits]
     edge_reject = {"reject": "missing_field", "ts": T0, "endpoint": "pixel", "field": "s",
@@ -141,6 +151,20 @@ def _second_batch() -> list[bytes]:
                ip="47.92.0.10", user_agent=SERVER_UA),
         _event(32, "order", site_key=SHOP, order_id="SO-2", amount="0.10", ip="1.80.0.1"),
         _event(33, "order", site_key=SHOP, order_id="SO-4", amount="99999.99", ip="1.80.0.1"),
+        # Both reports of SO-5 are stored: each kind repeats only itself.
+        _event(34, "order", site_key=SHOP, click_id="L1-abc", order_id="SO-5", amount="0.01",
+               ip="1.80.0.1", user_agent=WECHAT),
+        _event(35, "order", site_key=PORTAL, advertiser_id=ADVERTISER, click_id="L1-abc",
+               order_id="SO-5", order_status="approved", amount="500.00", _src="postback",
+               ip="47.92.0.10", user_agent=SERVER_UA),
+        # Click ids the edge could not prove (issued before they carried a MAC): kept only
+        # when the click is found.
+        _event(36, "order", site_key=PORTAL, advertiser_id=ADVERTISER, click_id="L1-abc",
+               order_id="SO-6", amount="20.00", _src="postback", _check_click=True,
+               ip="47.92.0.10", user_agent=SERVER_UA),
+        _event(37, "order", site_key=PORTAL, advertiser_id=ADVERTISER, click_id="L1-never",
+               order_id="SO-7", amount="20.00", _src="postback", _check_click=True,
+               ip="47.92.0.10", user_agent=SERVER_UA),
     ]  # fmt: skip
     return [dumps(hit) for hit in hits]
 

@@ -330,6 +330,7 @@ CREATE TABLE events
     `duration_ms` UInt32,
     `order_id` String,
     `order_status` LowCardinality(String),
+    `order_source` LowCardinality(String),
     `amount` Decimal(18, 2),
     `currency` LowCardinality(String),
     `props` Map(String, String),

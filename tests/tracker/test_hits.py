@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from app.tracker.edge import GIF
+from tests.support.server import ServerProcess
 
 WECHAT_IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
@@ -307,3 +310,86 @@ def test_beacon_with_wrongly_typed_fields_rejects_per_event(seeded):
     body = response.json()
     assert body["accepted"] == [4]
     assert [r["index"] for r in body["rejected"]] == [0, 1, 2, 3]
+
+
+# -- only the catalog's campaigns, placements and creatives (one server for these) --------
+@pytest.fixture(scope="module")
+def catalogued(tmp_path_factory: pytest.TempPathFactory, geo_db: tuple[Path, dict]) -> Iterator:
+    proc = ServerProcess(tmp_path_factory.mktemp("refs"), {"ADTRACK_GEOIP_DB": str(geo_db[0])})
+    proc.start()
+    world = proc.seed()
+    with proc.admin() as http:
+        site = world["site"]["site_key"]
+        other = http.post(
+            "/api/v1/sites",
+            json={"name": "Other", "partner": "nmg-portal", "domain": "o.cn", "channel": "forum"},
+        ).json()
+        world["placement"] = http.post(
+            "/api/v1/placements", json={"site_key": site, "name": "top"}
+        ).json()
+        world["other_placement"] = http.post(
+            "/api/v1/placements", json={"site_key": other["site_key"], "name": "top"}
+        ).json()
+        creative = {"name": "c", "kind": "text", "text": "Buy", "landing_url": "https://s.cn/"}
+        world["creative"] = http.post(
+            "/api/v1/creatives", json={**creative, "campaign_id": world["campaign"]["id"]}
+        ).json()
+    yield proc, world
+    proc.stop()
+
+
+def test_hits_naming_what_the_catalog_lacks_are_rejected(catalogued):
+    """Anyone can call the pixel with any ids: a campaign, placement or creative the catalog
+    does not have (for this site, this campaign) goes to rejects, not into the reports."""
+    server, world = catalogued
+    site, campaign = world["site"]["site_key"], world["campaign"]["id"]
+    placement, creative = world["placement"]["id"], world["creative"]["id"]
+    good = {"s": site, "e": "impression", "c": campaign}
+    cases = {
+        "ref-campaign": ({"c": "cmp_nosuchthing"}, "unknown_campaign"),
+        "ref-placement": ({"pl": "pl_nosuchthing"}, "unknown_placement"),
+        "ref-label": ({"pl": "=HYPERLINK(junk)"}, "unknown_placement"),
+        "ref-elsewhere": ({"pl": world["other_placement"]["id"]}, "unknown_placement"),
+        "ref-creative": ({"cr": "cr_nosuchthing"}, "unknown_creative"),
+        "ref-ok": ({"pl": placement, "cr": creative}, None),
+        "ref-link-labels": ({"pl": "home-banner", "cr": "banner-300x250"}, None),
+    }
+    with server.client() as http:
+        for vid, (params, _) in cases.items():
+            assert http.get("/p.gif", params={**good, **params, "vid": vid}).content == GIF
+        beacon = http.post(
+            "/e",
+            json={
+                "s": site,
+                "events": [
+                    {"e": "order", "oid": "o-1", "c": campaign, "cr": creative},
+                    {"e": "order", "oid": "o-2", "c": "cmp_made_up"},
+                    {"e": "visit", "pl": "pl_made_up"},
+                ],
+            },
+        ).json()
+    assert beacon["accepted"] == [0]
+    assert [(r["index"], r["reason"], r["field"]) for r in beacon["rejected"]] == [
+        (1, "unknown_campaign", "c"),
+        (2, "unknown_placement", "pl"),
+    ]
+    server.wait_drained()
+    stored = {r["visitor_id"] for r in server.events(event_type="impression")}
+    assert stored == {vid for vid, (_, reason) in cases.items() if reason is None}
+    rejects = server.rejects()["rejects"]
+    for vid, (_, reason) in cases.items():
+        if reason is not None:
+            assert [r["reason"] for r in rejects if f"vid={vid}" in r["raw"]] == [reason], vid
+
+
+def test_a_campaign_created_a_moment_ago_is_known_at_once(catalogued):
+    server, world = catalogued
+    with server.admin() as http:
+        made = http.post(
+            "/api/v1/campaigns",
+            json={"name": "Just now", "advertiser_id": world["advertiser"]["id"]},
+        ).json()
+    with server.client() as http:
+        http.get("/p.gif", params={"s": world["site"]["site_key"], "c": made["id"], "vid": "new"})
+    [row] = server.wait_events(1, campaign_id=made["id"])
+    assert row["visitor_id"] == "new"

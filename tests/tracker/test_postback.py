@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
 from app.tracker.postback import normalize, sign, signing_string
+from tests.auth.helpers import api_key, bearer, make_user
+from tests.support.server import ServerProcess
 
 SHENZHEN = "119.123.4.5"
 ANDROID_UC = (
@@ -197,3 +203,112 @@ def test_macro_style_template_from_an_ad_network(clicked):
         "35.00",
         "approved",
     )
+
+
+# -- evidence: a browser's order never pre-empts a signed postback (one server for these) --
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory, geo_db: tuple[Path, dict]) -> Iterator:
+    proc = ServerProcess(tmp_path_factory.mktemp("evidence"), {"ADTRACK_GEOIP_DB": str(geo_db[0])})
+    yield proc.start()
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_click(shared: ServerProcess) -> tuple[ServerProcess, dict, str]:
+    world = shared.seed()
+    with shared.client() as http:
+        location = http.get(f"/c/{world['link']['code']}").headers["location"]
+    click_id = parse_qs(urlsplit(location).query)["adt_cid"][0]
+    shared.wait_events(1, event_type="click", click_id=click_id)
+    return shared, world, click_id
+
+
+def _rejects_of(server: ServerProcess, reason: str, needle: str) -> list[dict]:
+    return [r for r in server.rejects(reason=reason)["rejects"] if needle in r["raw"]]
+
+
+def _wait_rejects(server: ServerProcess, reason: str, needle: str, count: int) -> list[dict]:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        found = _rejects_of(server, reason, needle)
+        if len(found) >= count:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"expected {count} {reason} rejects naming {needle}")
+
+
+def test_a_forged_browser_order_does_not_pre_empt_the_signed_postback(shared_click):
+    """The probe's attack: anyone who clicked reports the order first from a page (pixel,
+    guessed order id, 0.01); the advertiser's signed postback for it (500.00) is still
+    stored, as signed evidence, and its answer says so; a page's report after it adds
+    nothing."""
+    server, world, click_id = shared_click
+    site = world["site"]["site_key"]
+    forged = {"s": site, "e": "order", "cid": click_id, "oid": "SO-GUESSED", "amt": "0.01"}
+    with server.client() as http:
+        assert http.get("/p.gif", params=forged).status_code == 200
+    server.wait_events(1, event_type="order", order_id="SO-GUESSED")  # stored first
+    signed = _signed(
+        {"cid": click_id, "oid": "SO-GUESSED", "amt": "500.00", "status": "approved"},
+        world["advertiser"]["postback_secret"],
+    )
+    with server.client() as http:
+        answer = http.get("/postback", params=signed)
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["status"], answer.json()["evidence"]) == ("accepted", "postback")
+    rows = server.wait_events(2, event_type="order", order_id="SO-GUESSED")
+    assert sorted((r["order_source"], r["amount"]) for r in rows) == [
+        ("browser", "0.01"),
+        ("postback", "500.00"),
+    ]
+    [paid] = [r for r in rows if r["order_source"] == "postback"]
+    assert (paid["advertiser_id"], paid["click_id"]) == (world["advertiser"]["id"], click_id)
+    # A page's report after the signed one (a reload, or the attacker again) is a duplicate.
+    with server.client() as http:
+        http.get("/p.gif", params={**forged, "amt": "999.00"})
+    _wait_rejects(server, "duplicate_order", "999.00", 1)
+    assert len(server.events(event_type="order", order_id="SO-GUESSED")) == 2
+
+
+def test_a_signed_postback_must_name_a_click_this_tracker_issued(shared_click):
+    server, world, click_id = shared_click
+    secret = world["advertiser"]["postback_secret"]
+    code = world["link"]["code"]
+    # Well formed, the link's own code, a tail of the right length: never issued.
+    never_issued = f"{code}-{secrets.token_urlsafe(24)}"
+    assert len(never_issued) == len(click_id)
+    # The shape of a click id issued before they carried a MAC: only the store can tell.
+    legacy = f"{code}-{secrets.token_urlsafe(12)}"
+    with server.client() as http:
+        refused = http.get(
+            "/postback", params=_signed({"cid": never_issued, "oid": "SO-N"}, secret)
+        )
+        queued = http.get("/postback", params=_signed({"cid": legacy, "oid": "SO-L"}, secret))
+    assert refused.status_code == 400
+    assert (refused.json()["error"], refused.json()["field"]) == ("unknown_click", "cid")
+    assert queued.status_code == 202, queued.text
+    assert queued.json()["status"] == "queued"
+    # The loader looks the legacy click up, finds nothing, and says so in rejects.
+    [reject] = _wait_rejects(server, "unknown_click", legacy, 1)
+    assert reject["endpoint"] == "loader"
+    server.wait_drained()
+    assert server.events(event_type="order", order_id="SO-N") == []
+    assert server.events(event_type="order", order_id="SO-L") == []
+
+
+def test_a_partner_never_sees_what_the_postback_carried(shared_click):
+    server, world, click_id = shared_click
+    signed = _signed(
+        {"cid": click_id, "oid": "SO-PROPS", "amt": "10", "sub1": "network-secret"},
+        world["advertiser"]["postback_secret"],
+    )
+    with server.client() as http:
+        response = http.get("/postback", params=signed, headers={"X-Forwarded-For": "8.8.8.8"})
+    assert response.status_code == 200, response.text
+    [order] = server.wait_events(1, event_type="order", order_id="SO-PROPS")
+    assert order["props"] == {"sub1": "network-secret", "postback_ip": "8.8.8.8"}  # in-house
+    partner = make_user(server, "evidence-partner", "partner", partner_id="nmg-portal")
+    with bearer(server, api_key(server, partner["id"])) as http:
+        seen = http.get("/api/v1/events", params={"order_id": "SO-PROPS"}).json()["events"]
+    assert [(e["order_id"], e["props"]) for e in seen] == [("SO-PROPS", {})]
+    assert seen[0]["order_source"] == "postback"

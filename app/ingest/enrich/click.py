@@ -3,7 +3,9 @@
 A visit on the advertiser's landing page (adt_cid on its URL) or an order posted back by the
 advertiser's server belongs to the partner, channel, campaign and placement of the click that
 brought the visitor. A postback also takes the click's IP and user agent, so geo and device
-describe the visitor, not the advertiser's server.
+describe the visitor, not the advertiser's server. A postback whose click id the edge could
+not prove (issued before click ids carried a MAC: `_check_click`) is kept only if its click
+is found.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 
 from app.ingest.enrich.pipeline import NO_DROPS, Drops
+from app.ingest.reasons import RejectReason
 from app.ingest.record import Record
 from app.store.client import Store
 
@@ -79,12 +82,15 @@ class ClickIndex:
 
     def put_click(self, records: list[Record]) -> Drops:
         clicks = self._clicks
-        for record in records:
+        drops = []
+        for index, record in enumerate(records):
             click_id = record.get("click_id")
             if not click_id or record.get("event_type") == "click":
                 continue
             click = clicks.get(click_id)
             if click is None:
+                if record.get("_check_click"):
+                    drops.append((index, RejectReason.UNKNOWN_CLICK))
                 continue
             for column in SOURCE_FIELDS:
                 if click[column]:
@@ -96,4 +102,4 @@ class ClickIndex:
                 props["postback_ip"] = record.get("ip", "")
                 record["ip"] = click["ip"]
                 record["user_agent"] = click["user_agent"]
-        return NO_DROPS
+        return drops
