@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from app.csv_safety import safe_cell
 from app.settings import Settings, load_settings
 from app.store.client import Store, StoreError
 
@@ -259,7 +260,13 @@ def _print_csv(rows: list[dict[str, Any]]) -> None:
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(names)
     for row in rows:
-        writer.writerow([_text(row.get(name)) for name in names])
+        writer.writerow([_csv_cell(row.get(name)) for name in names])
+
+
+def _csv_cell(value: Any) -> str:
+    # Text can come from anyone (a pixel's `c=`): never a formula in a spreadsheet. Numbers,
+    # flags and JSON are ours and cannot start one.
+    return safe_cell(value) if isinstance(value, str) else _text(value)
 
 
 def _text(value: Any) -> str:

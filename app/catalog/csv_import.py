@@ -3,14 +3,13 @@ all rows are saved or none (a list of row/field/reason errors comes back instead
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
 from app.catalog import service
+from app.csv_safety import UnreadableCsv, read_dicts
 from app.store import catalog as cat
 from app.store.client import Store
 
@@ -31,11 +30,10 @@ class ImportResult:
     errors: list[tuple[int, str, str]] = field(default_factory=list)  # (line, field, reason)
 
 
-def _rows(text: str) -> tuple[list[str], list[dict[str, str]]]:
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))  # Excel writes a BOM
-    header = [h.strip() for h in reader.fieldnames or []]
-    reader.fieldnames = header
-    return header, [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
+def _rows(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    header, records = read_dicts(text)
+    return header, [(line, {k: (v or "").strip() for k, v in row.items() if k})
+                    for line, row in records]  # fmt: skip
 
 
 def import_csv(
@@ -44,7 +42,11 @@ def import_csv(
     if plural not in IMPORTABLE:
         raise KeyError(plural)
     result = ImportResult()
-    header, rows = _rows(text)
+    try:
+        header, rows = _rows(text)
+    except UnreadableCsv as exc:  # a cell too long for the reader
+        result.errors.append((exc.line, exc.column, exc.reason))
+        return result
     unknown = [h for h in header if h not in COLUMNS[plural]]
     if not header:
         result.errors.append((1, "header", "the file is empty or has no header line"))
@@ -58,7 +60,7 @@ def import_csv(
     rules = service.ENTITIES[plural]
     checked: list[cat.Entity] = []
     seen: set[str] = set()
-    for line, row in enumerate(rows, start=2):
+    for line, row in rows:
         values = {k: v for k, v in row.items() if v != ""}
         try:
             body = rules.model_in.model_validate(values)

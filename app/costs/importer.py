@@ -4,8 +4,6 @@ All rows or none: any error and nothing is saved; each error names its line and 
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -14,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.costs.models import COLUMNS, REQUIRED, CostIn
+from app.csv_safety import UnreadableCsv, read_dicts
 from app.store.catalog import CatalogSnapshot
 
 MAX_ROWS = 50_000  # a month of a few thousand placements a day
@@ -30,9 +29,14 @@ class Checked:
 
 def parse_csv(text: str) -> tuple[list[tuple[int, dict[str, str]]], list[tuple[int, str, str]]]:
     """(line, {column: value}) per data line (blank lines skipped), or header errors."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))  # Excel writes a BOM
-    header = [h.strip() for h in reader.fieldnames or []]
-    reader.fieldnames = header
+    try:
+        return _parse_csv(text)
+    except UnreadableCsv as exc:  # a cell too long for the reader
+        return [], [(exc.line, exc.column, exc.reason)]
+
+
+def _parse_csv(text: str) -> tuple[list[tuple[int, dict[str, str]]], list[tuple[int, str, str]]]:
+    header, records = read_dicts(text)
     if not header or header == [""]:
         return [], [(1, "header", "the file is empty or has no header line")]
     unknown = [h for h in header if h not in COLUMNS]
@@ -44,13 +48,13 @@ def parse_csv(text: str) -> tuple[list[tuple[int, dict[str, str]]], list[tuple[i
     if len(set(header)) != len(header):
         return [], [(1, "header", "a column is named twice")]
     rows = []
-    for row in reader:
-        extra = row.pop(None, None)  # type: ignore[call-overload]
+    for line, row in records:
+        extra = row.pop(None, None)
         if extra:
-            return [], [(reader.line_num, "row", "more values than columns")]
-        values = {k: (v or "").strip() for k, v in row.items()}
+            return [], [(line, "row", "more values than columns")]
+        values = {k: (v or "").strip() for k, v in row.items() if k is not None}
         if any(values.values()):
-            rows.append((reader.line_num, values))
+            rows.append((line, values))
         if len(rows) > MAX_ROWS:
             return [], [(1, "rows", f"at most {MAX_ROWS} rows per import")]
     return rows, []

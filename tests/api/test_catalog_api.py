@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -10,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from tests.support.server import ADMIN_TOKEN, ServerProcess
+from tests.support.server import ADMIN_TOKEN, REPO, ServerProcess
 
 LANDING = "https://shop.example.com/landing?p=1#offer"
 
@@ -298,3 +302,51 @@ def test_a_new_link_is_live_on_the_hit_path_at_once(server, admin, world):
     [click] = server.wait_events(1, link_code=link["code"])
     assert click["event_type"] == "click"
     assert click["campaign_id"] == world["campaign"]["id"]
+
+
+# -- CSV out and in ---------------------------------------------------------------------------
+
+FORMULA = '=HYPERLINK("http://x","y")'
+
+
+def _cli(server: ServerProcess, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args], cwd=REPO, env=server.env,
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_csv_exports_neutralise_formula_cells(server, world):
+    hit = {"s": world["site"]["site_key"], "e": "impression", "vid": "v-formula",
+           "utm_campaign": FORMULA, "utm_source": "@SUM(1+1)", "utm_term": "-2+3",
+           "utm_content": "-12.5", "url": "+cmd"}  # fmt: skip
+    with server.client() as http:
+        assert http.get("/p.gif", params=hit).status_code == 200
+    server.wait_events(1, visitor_id="v-formula")
+    result = _cli(server, "events", "tail", "--type", "impression", "--limit", "1000", "--csv")
+    assert result.returncode == 0, result.stderr
+    [row] = [
+        r for r in csv.DictReader(io.StringIO(result.stdout)) if r["visitor_id"] == "v-formula"
+    ]
+    assert (row["utm_campaign"], row["utm_source"], row["utm_term"], row["url"]) == (
+        "'" + FORMULA, "'@SUM(1+1)", "'-2+3", "'+cmd")  # fmt: skip
+    assert row["utm_content"] == "-12.5"  # a number stays a number
+    assert row["event_type"] == "impression"
+
+
+def test_a_csv_cell_over_the_readers_limit_is_a_422_naming_line_and_column(server, world, tmp_path):
+    long = "https://shop.example.com/" + "x" * csv.field_size_limit()
+    text = (f"campaign_id,site_key,landing_url\n"
+            f"{world['campaign']['id']},{world['site']['site_key']},{long}\n")  # fmt: skip
+    with server.admin() as http:
+        response = http.post("/api/v1/import/links", content=text.encode())
+    assert response.status_code == 422, response.text
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", 2, "landing_url"]
+    assert "longer than 131,072 characters" in error["msg"]
+    # The CLI says the same, through the API.
+    path = tmp_path / "links.csv"
+    path.write_text(text, "utf-8")
+    result = _cli(server, "links", "import", str(path))
+    assert result.returncode == 2, result.stderr
+    assert "line 2: landing_url" in result.stderr and "131,072" in result.stderr

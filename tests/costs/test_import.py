@@ -230,3 +230,15 @@ def test_the_api_imports_lists_and_checks_roles(server, keys):
         assert anonymous.get("/api/v1/costs?start=2024-04-01&end=2024-04-02").status_code == 401
     with server.admin() as http:  # the catalog's own imports still answer beside this one
         assert http.post("/api/v1/import/partners", content="id,name\npc,PC\n").status_code == 200
+
+
+def test_a_cell_over_the_csv_readers_limit_is_a_422_naming_line_and_column(server, keys):
+    text = "day,spend,campaign_id\n2024-04-03,1.00,\n2024-04-04,2.00," + "x" * 131_073 + "\n"
+    with bearer(server, keys["media_buyer"]) as http:
+        response = http.post(
+            "/api/v1/import/costs", content=text.encode(), headers={"Content-Type": "text/csv"}
+        )
+    assert response.status_code == 422, response.text
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", 3, "campaign_id"]
+    assert "longer than 131,072 characters" in error["msg"]
