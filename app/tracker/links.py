@@ -4,7 +4,6 @@ as a destination (no open redirect)."""
 from __future__ import annotations
 
 import re
-import secrets
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 CLICK_PARAM = "adt_cid"
@@ -14,10 +13,6 @@ _REFUSED = re.compile(r"[\x00-\x20\x7f-\x9f\ud800-\udfff]")
 # Never in a Location header (a server answers 500 rather than send one): space, C0, DEL and
 # lone surrogates (no UTF-8 form). Other non-ASCII text goes out as UTF-8, as browsers read it.
 _UNSAFE_IN_HEADER = re.compile(r"[\x00-\x20\x7f\ud800-\udfff]")
-
-
-def new_click_id(link_code: str) -> str:
-    return f"{link_code}-{secrets.token_urlsafe(12)}"
 
 
 def valid_landing_url(url: str) -> str | None:
