@@ -27,6 +27,7 @@ from app.attribution.filters import (
     VISITOR_KINDS,
     Filter,
     FilterError,
+    check_range,
 )
 from app.attribution.funnel import DEFAULT_WINDOW_SECONDS
 from app.cli_common import (
@@ -70,18 +71,18 @@ def _filter(args: argparse.Namespace) -> Filter:
         for name in _FILTER_FLAGS
     }
     try:
-        return Filter(args.start, args.end, args.tz, include_bots=args.include_bots,
-                      visitor=args.visitor or "", returning_days=args.returning_days,
-                      **lists)  # fmt: skip
+        return Filter.asked(args.start, args.end, tz=args.tz, include_bots=args.include_bots,
+                            visitor=args.visitor or "", returning_days=args.returning_days,
+                            **lists)  # fmt: skip
     except FilterError as exc:
-        raise BadInput([("filter", str(exc))]) from exc
+        raise BadInput([(exc.field or "filter", str(exc))]) from exc
 
 
 def _checked(action: Any) -> Any:
     try:
         return action()
     except FilterError as exc:
-        raise BadInput([("report", str(exc))]) from exc
+        raise BadInput([(exc.field or "report", str(exc))]) from exc
 
 
 def _funnel(args: argparse.Namespace) -> int:
@@ -255,8 +256,7 @@ def _ranking_history(args: argparse.Namespace) -> int:
     values = tuple(v for v in (args.value or "").split(",") if v)
     answer = routed(args, lambda t: call_api(t, "GET", "/api/v1/stats/ranking/history",
                                           params=params),
-                    lambda store, _: _checked(lambda: rankings.history(
-                        store, args.by, args.start, args.end, values)))  # fmt: skip
+                    lambda store, _: _checked(lambda: _history(store, args, values)))  # fmt: skip
     if args.format == "json":
         print_json(answer)
         return 0
@@ -265,6 +265,11 @@ def _ranking_history(args: argparse.Namespace) -> int:
     emit(args, rows, ("value", "day", "rank", "verdict", "clicks", "orders", "conversion_rate"),
          "snapshots")  # fmt: skip
     return 0
+
+
+def _history(store: Store, args: argparse.Namespace, values: tuple[str, ...]) -> Any:
+    check_range(args.start, args.end)
+    return rankings.history(store, args.by, args.start, args.end, values)
 
 
 def _paths(args: argparse.Namespace) -> int:

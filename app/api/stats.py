@@ -25,6 +25,8 @@ from app.attribution.filters import (
     RETURNING_DAYS,
     Filter,
     FilterError,
+    check_day,
+    check_range,
 )
 from app.attribution.funnel import DEFAULT_WINDOW_SECONDS
 from app.rollups import rankings
@@ -40,8 +42,10 @@ def _values(raw: list[str]) -> tuple[str, ...]:
 
 
 def _invalid(field: str, exc: Exception) -> RequestValidationError:
+    """A 422 naming the parameter the refusal knows (FilterError.field), else `field`."""
+    named = getattr(exc, "field", "") or field
     return RequestValidationError(
-        [{"loc": ("query", field), "msg": str(exc), "type": "value_error"}]
+        [{"loc": ("query", named), "msg": str(exc), "type": "value_error"}]
     )
 
 
@@ -74,13 +78,12 @@ def report_filter(
     given = locals()
     lists = {name: _values(given[name]) for name in (*LIST_COLUMNS, "channel_type")}
     try:
-        return Filter(
+        return Filter.asked(
             start=start, end=end, tz=tz, include_bots=include_bots, visitor=visitor or "",
             returning_days=returning_days, **lists,
         )  # fmt: skip
     except FilterError as exc:
-        field = "tz" if "zone" in str(exc) else "end"
-        raise _invalid(field, exc) from None
+        raise _invalid("end", exc) from None
 
 
 FilterDep = Annotated[Filter, Depends(report_filter)]
@@ -125,6 +128,11 @@ def ranking(
     currency: str | None = None,
 ) -> dict[str, Any]:
     try:
+        if compare_start and compare_end:
+            check_range(compare_start, compare_end, ("compare_start", "compare_end"))
+        for name, day in (("compare_start", compare_start), ("compare_end", compare_end)):
+            if day is not None:
+                check_day(name, day)
         return scoreboard.scoreboard_report(
             store, flt, by, sort, min_trials, compare, compare_start=compare_start,
             compare_end=compare_end, currency=currency,
@@ -144,6 +152,7 @@ def ranking_history(
     value: ListParam = [],  # noqa: B006
 ) -> dict[str, Any]:
     try:
+        check_range(start, end)
         return rankings.history(store, by, start, end, _values(value))
     except FilterError as exc:
         raise _invalid("by" if "kept" in str(exc) else "end", exc) from None

@@ -10,9 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from app.zones import ZONE_HINT, known_zone
 
 DEFAULT_TZ = "Asia/Shanghai"
+# Days a report may be asked for: those the engine's Date and DateTime hold (1970 to 2106).
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(2105, 12, 31)
+MAX_SPAN_DAYS = 3660  # ten years
+# A report's look-backs (returning visitors, attribution, referral history, a previous
+# period) widen an asked range by at most the span again plus ten years: its own filters
+# stay inside what DateTime64 holds (1900 to 2299) and Python's dates can shift.
+_HARD_FIRST, _HARD_LAST = date(1900, 1, 2), date(2299, 12, 30)
 # New vs returning: a visitor is returning when its `visitor_id` has a visit (any site, any
 # other filter) in the `returning_days` before the range start, new otherwise.
 VISITOR_KINDS = ("new", "returning")
@@ -55,7 +65,31 @@ DIMENSIONS: dict[str, str] = {
 
 
 class FilterError(ValueError):
-    """A filter that cannot be turned into a query (bad zone, empty range, unknown name)."""
+    """A filter that cannot be turned into a query (bad zone, empty range, unknown name);
+    `field` is the parameter at fault when known."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def check_day(name: str, day: date) -> None:
+    """FilterError naming `name` unless `day` is one a report may be asked for."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise FilterError(f"{name} must be a day from {FIRST_DAY} to {LAST_DAY}", name)
+
+
+def check_range(start: date, end: date, names: tuple[str, str] = ("start", "end")) -> None:
+    """FilterError naming the start or the end (as `names` call them) unless start..end is a
+    range a report may be asked for: days within FIRST_DAY..LAST_DAY, end not before start,
+    at most MAX_SPAN_DAYS days."""
+    first, last = names
+    check_day(first, start)
+    check_day(last, end)
+    if end < start:
+        raise FilterError(f"{last} {end} is before {first} {start}", last)
+    if (end - start).days >= MAX_SPAN_DAYS:
+        raise FilterError(f"at most {MAX_SPAN_DAYS} days from {first} to {last}", last)
 
 
 @dataclass(frozen=True)
@@ -83,22 +117,30 @@ class Filter:
     visitor: str = ""  # "" (everyone), "new" or "returning"
     returning_days: int = RETURNING_DAYS
 
+    @classmethod
+    def asked(cls, start: date, end: date, **given: Any) -> Filter:
+        """The filter a user asks for (API query, CLI flags): its range checked as well, see
+        check_range. Reports widen it for their look-backs with `dataclasses.replace`."""
+        check_range(start, end)
+        return cls(start, end, **given)
+
     def __post_init__(self) -> None:
         if self.end < self.start:
-            raise FilterError(f"end {self.end} is before start {self.start}")
+            raise FilterError(f"end {self.end} is before start {self.start}", "end")
+        for name in ("start", "end"):
+            if not _HARD_FIRST <= getattr(self, name) <= _HARD_LAST:
+                raise FilterError(f"{name} must be a day from {FIRST_DAY} to {LAST_DAY}", name)
         if self.visitor not in ("", *VISITOR_KINDS):
-            raise FilterError(f"visitor must be one of {', '.join(VISITOR_KINDS)}")
+            raise FilterError(f"visitor must be one of {', '.join(VISITOR_KINDS)}", "visitor")
         if not 1 <= self.returning_days <= MAX_RETURNING_DAYS:
-            raise FilterError(f"returning_days must be 1 to {MAX_RETURNING_DAYS}")
-        try:
-            ZoneInfo(self.tz)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise FilterError(f"unknown time zone {self.tz!r}") from exc
+            raise FilterError(f"returning_days must be 1 to {MAX_RETURNING_DAYS}", "returning_days")
+        if not known_zone(self.tz):
+            raise FilterError(ZONE_HINT, "tz")
         for f in fields(self):
             if f.name in LIST_COLUMNS or f.name == "channel_type":
                 value = getattr(self, f.name)
                 if isinstance(value, str) or not all(isinstance(v, str) for v in value):
-                    raise FilterError(f"{f.name} must be a sequence of strings")
+                    raise FilterError(f"{f.name} must be a sequence of strings", f.name)
                 # Frozen: normalise lists to sorted tuples so equal filters give equal SQL.
                 object.__setattr__(self, f.name, tuple(sorted(set(value))))
 

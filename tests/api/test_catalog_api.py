@@ -175,6 +175,14 @@ INVALID = [
         lambda w: {"name": "C", "advertiser_id": w["advertiser"]["id"], "timezone": "Mars/Olympus"},
         "timezone",
     ),
+    *[
+        (
+            "campaigns",
+            lambda w, tz=tz: {"name": "C", "advertiser_id": w["advertiser"]["id"], "timezone": tz},
+            "timezone",
+        )
+        for tz in ("A" * 300, "right/UTC", "../../etc/passwd")  # a 500 before, for the first
+    ],
     (
         "campaigns",
         lambda w: {
