@@ -105,6 +105,16 @@ def link_out(link: cat.Link, base_url: str) -> dict[str, Any]:
     return {**asdict(link), "url": f"{base_url}/c/{link.code}"}
 
 
+# The embed frame's sandbox: a creative runs its script and opens its landing page (a new
+# tab, or the partner's tab on a click), in an opaque origin. Never allow-same-origin: with
+# allow-scripts it would let the creative lift the sandbox. The served document carries the
+# same policy as a CSP header (app.tracker.serve), for a page that frames it without this.
+EMBED_SANDBOX = (
+    "allow-scripts allow-popups allow-popups-to-escape-sandbox"
+    " allow-top-navigation-by-user-activation"
+)
+
+
 def placement_out(placement: cat.Placement, base_url: str) -> dict[str, Any]:
     serve = f"{base_url}/serve/{placement.id}"
     size = ""
@@ -113,8 +123,8 @@ def placement_out(placement: cat.Placement, base_url: str) -> dict[str, Any]:
     return {
         **asdict(placement),
         "serve_url": serve,
-        "embed": f'<iframe src="{serve}?format=html"{size} frameborder="0" scrolling="no">'
-        "</iframe>",
+        "embed": f'<iframe src="{serve}?format=html"{size} frameborder="0" scrolling="no"'
+        f' sandbox="{EMBED_SANDBOX}"></iframe>',
     }
 
 

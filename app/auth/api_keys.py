@@ -1,7 +1,9 @@
 """API keys for scripts: `adt_` + 32 random bytes, shown once; the store keeps its sha256.
 
 A key acts as its user (same role and partner) for as long as the key is not revoked and
-the user is active. Creation and revocation are written to the audit log.
+the user is active. A password reset, a new role or partner and disabling the user revoke
+all of its keys (app.auth.users.update): a key never outlives the grant it was made under.
+Creation and revocation are written to the audit log.
 """
 
 from __future__ import annotations
@@ -127,3 +129,11 @@ def revoke(store: Store, key: ApiKey, *, actor: str, actor_role: str) -> ApiKey:
         after=revoked.public(),
     )
     return revoked
+
+
+def revoke_user(store: Store, user_id: str, *, actor: str, actor_role: str) -> int:
+    """Revoke every live key of a user; returns how many."""
+    live = [k for k in list_keys(store, user_id) if not k.revoked]
+    for key in live:
+        revoke(store, key, actor=actor, actor_role=actor_role)
+    return len(live)

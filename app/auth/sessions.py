@@ -1,7 +1,8 @@
 """Login sessions: a random token in an HttpOnly cookie, its sha256 in the `sessions` table.
 
-The server keeps each session's state, so logging out, a password reset or disabling a user
-ends it at once. Every session has its own CSRF secret (see app.auth.csrf).
+The server keeps each session's state, so logging out, a password reset, a new role or
+partner, or disabling a user ends it at once (see app.auth.users.update). Every session
+has its own CSRF secret (see app.auth.csrf).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
-from app.auth import passwords, sessions
+from app.auth import api_keys, passwords, sessions
 from app.auth.records import clean, new_id, now, version
 from app.store import audit
 from app.store.client import Store
@@ -140,16 +140,30 @@ def create(store: Store, user: User, *, actor: str, actor_role: str) -> User:
     return saved
 
 
+def ends_access(before: User, after: User) -> bool:
+    """Whether this change ends every session and API key the user has: a new password (the
+    old one may have leaked, with whatever was opened with it), another role or partner (what
+    was granted under the old one must not outlive it), or a disabled account. Re-enabling or
+    renaming gives nothing back and takes nothing away."""
+    return (
+        after.password_hash != before.password_hash
+        or after.role != before.role
+        or after.partner_id != before.partner_id
+        or (before.active and not after.active)
+    )
+
+
 def update(store: Store, before: User, after: User, *, actor: str, actor_role: str) -> User:
-    """Save `after` as the new version of `before` and audit it. A password reset or a
-    disabled account ends the user's sessions (their API keys stop working with the status).
-    """
+    """Save `after` as the new version of `before` and audit it; a change that `ends_access`
+    revokes the user's sessions and API keys (audited as the actor's). Callers holding an
+    AuthCache clear it after."""
     if after.id != before.id or after.username != before.username:
         raise ValueError("a user's id and username do not change")
     password_changed = after.password_hash != before.password_hash
     saved = save(store, after)
-    if password_changed or (before.active and not saved.active):
+    if ends_access(before, saved):
         sessions.revoke_user(store, saved.id)
+        api_keys.revoke_user(store, saved.id, actor=actor, actor_role=actor_role)
     changes = {k for k, v in saved.public().items() if before.public()[k] != v} - {"updated_at"}
     if changes == {"status"}:
         action = "disable" if not saved.active else "enable"

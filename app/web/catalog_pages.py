@@ -1,6 +1,7 @@
 """Back-office pages for the catalog: an overview, a list per entity (with its "new" form and,
 for partners, sites and links, CSV import) and an item page (every field, pause/activate/
-archive, an edit form and the change history).
+archive, an edit form and the change history; for a creative or a placement, previews in
+sandboxed frames: see app.web.preview).
 
 Reads follow the JSON API (`app.api.catalog.READERS` and its partner scoping); only admins and
 media buyers change anything, through `app.catalog.service` as the API does. Form fields are
@@ -39,6 +40,7 @@ from app.store import audit
 from app.store import catalog as cat
 from app.store.catalog import STATUSES
 from app.web import catalog_forms as forms
+from app.web import preview
 from app.web.templating import PAGE_HEADERS, render
 
 router = APIRouter(prefix="/admin/catalog", include_in_schema=False)
@@ -49,7 +51,9 @@ _EXTRAS: dict[str, Callable[[Any, str], dict[str, Any]]] = {
     "links": link_out,
     "placements": placement_out,
 }
-_CODE_FIELDS = frozenset({"snippet", "pixel", "url", "serve_url", "embed", "postback_secret"})
+_CODE_FIELDS = frozenset(
+    {"snippet", "pixel", "url", "serve_url", "embed", "postback_secret", "html"}
+)
 # Fields that name another row: the plural it is in.
 _REFS = {
     "advertiser_id": "advertisers",
@@ -100,6 +104,23 @@ def _view(principal: Principal, cache: Any, runtime: Any) -> View:
 
 def item_url(plural: str, key: str) -> str:
     return f"/admin/catalog/{plural}/{quote(key, safe='')}"
+
+
+def preview_url(creative_id: str) -> str:
+    return f"{item_url('creatives', creative_id)}/preview"
+
+
+def previews(plural: str, row: Any, view: View) -> list[preview.Frame]:
+    """A creative's own preview; a placement's, one per creative it may show (at its size)."""
+    if not view.may_read("creatives"):
+        return []
+    if plural == "creatives":
+        return [preview.frame(row, preview_url(row.id))]
+    if plural == "placements":
+        size = (row.width, row.height)
+        shown = preview.placement_creatives(row, view.snapshot)
+        return [preview.frame(c, preview_url(c.id), size) for c in shown]
+    return []
 
 
 def _singular(plural: str) -> str:
@@ -410,6 +431,8 @@ def _item_page(
         "statuses": STATUSES,
         "notice": notice,
         "url": item_url(plural, key),
+        "previews": previews(plural, row, view),
+        "sandbox": preview.SANDBOX,
     }
     if view.staff:
         shown = values if values is not None else forms.values_of(plural, row)
@@ -621,3 +644,20 @@ def _routes(plural: str) -> None:
 
 for _plural in service.ENTITIES:
     _routes(_plural)
+
+
+@router.get("/creatives/{key}/preview")
+def creative_preview(
+    request: Request,
+    key: str,
+    principal: Annotated[Principal, Depends(require_page_roles(*READERS["creatives"]))],
+    store: StoreDep,
+    cache: CatalogDep,
+    runtime: RuntimeDep,
+) -> Response:
+    """The creative alone, sandboxed (app.web.preview), for the frames of the item pages."""
+    try:
+        row = service.get(store, "creatives", key)
+    except service.NotFound:
+        return _not_found(request, _view(principal, cache, runtime), "creatives", key)
+    return preview.response(row)

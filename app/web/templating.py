@@ -1,7 +1,8 @@
 """The jinja2 environment of the back-office pages (autoescaped) and how a page is answered.
 
 Pages extend `base.html` (layout and nav); `render` hands every template the `principal`
-(None on the login page) and the session's `csrf_token` for its forms.
+(None on the login page) and the session's `csrf_token` for its forms (and its meta tag):
+pages are the only place a session's token is shown, never the JSON API.
 """
 
 from __future__ import annotations
@@ -22,11 +23,16 @@ environment = Environment(
     lstrip_blocks=True,
 )
 
-# Pages carry CSRF tokens and account data: never cached, never framed (clickjacking).
+# Pages carry CSRF tokens and account data: never cached, never framed (clickjacking), and
+# no script at all (they need none): markup that slipped through would not run. They frame
+# only our own sandboxed creative previews (app.web.preview).
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "Content-Security-Policy": (
+        "script-src 'none'; object-src 'none'; frame-src 'self'; frame-ancestors 'none'; "
+        "form-action 'self'; base-uri 'none'"
+    ),
     "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
 }

@@ -13,6 +13,7 @@ from tests.support.server import ServerProcess
 
 PASSWORD = "correct horse battery"
 _CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+_CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 
 
 def make_user(
@@ -64,10 +65,11 @@ def logged_in(
 
 
 def csrf_header(http: httpx.Client) -> dict[str, str]:
-    """The session's CSRF token, as a script using the cookie sends it."""
-    token = http.get("/api/v1/me").json()["csrf_token"]
-    assert token
-    return {"X-CSRF-Token": token}
+    """The session's CSRF token, as a script on one of our pages sends it: read from the
+    page's meta tag (the JSON API never answers it)."""
+    match = _CSRF_META.search(http.get("/admin").text)
+    assert match, "no csrf-token meta tag on the home page"
+    return {"X-CSRF-Token": match.group(1)}
 
 
 def api_key(server: ServerProcess, user_id: str, name: str = "script") -> str:

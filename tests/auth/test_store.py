@@ -96,16 +96,40 @@ def test_sessions(store):
     assert sessions.revoke_user(store, dave.id) == 0
 
 
-def test_a_password_reset_or_disabling_ends_sessions(store):
+def _access(store: Store, user: users.User) -> tuple[str, str]:
+    """A fresh session token and API key secret for `user`."""
+    token, _ = sessions.create(store, user.id, 3600)
+    secret, _ = api_keys.create(store, user.id, "script", **ADMIN)
+    return token, secret
+
+
+def _live(store: Store, token: str, secret: str) -> tuple[bool, bool]:
+    session = sessions.get(store, sessions.token_hash(token))
+    return session.valid(), not api_keys.find(store, secret).revoked
+
+
+def test_a_password_reset_role_change_or_disabling_ends_sessions_and_keys(store):
     erin = _user(store, "erin")
-    token, _ = sessions.create(store, erin.id, 3600)
+    token, secret = _access(store, erin)
     erin = users.update(store, erin, replace(erin, display_name="Erin"), **ADMIN)
-    assert sessions.get(store, sessions.token_hash(token)).valid()  # a rename does not
-    erin = users.update(store, erin, users.with_password(erin, "new password 1"), **ADMIN)
-    assert not sessions.get(store, sessions.token_hash(token)).valid()
-    token, _ = sessions.create(store, erin.id, 3600)
-    users.update(store, erin, replace(erin, status="disabled"), **ADMIN)
-    assert not sessions.get(store, sessions.token_hash(token)).valid()
+    assert _live(store, token, secret) == (True, True)  # a rename does not
+    changes = [
+        lambda u: users.with_password(u, "new password 1"),
+        lambda u: replace(u, role="admin"),
+        lambda u: replace(u, role="partner", partner_id="nmg-portal"),
+        lambda u: replace(u, partner_id="campus-bbs"),
+        lambda u: replace(u, status="disabled"),
+    ]
+    for change in changes:
+        token, secret = _access(store, erin)
+        erin = users.update(store, erin, change(erin), actor="root", actor_role="admin")
+        assert _live(store, token, secret) == (False, False), erin
+    # Enabling the user again gives nothing back: the keys stay revoked, by the actor.
+    users.update(store, erin, replace(erin, status="active"), **ADMIN)
+    assert _live(store, token, secret) == (False, False)
+    [key] = [k for k in api_keys.list_keys(store, erin.id) if k.prefix == secret[:12]]
+    [revoked, _] = audit.history(store, entity="api_key", entity_key=key.id)
+    assert (revoked.action, revoked.actor) == ("revoke", "root")
 
 
 def test_principals_from_credentials(store):

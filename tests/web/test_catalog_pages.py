@@ -411,6 +411,55 @@ def test_a_partner_sees_only_its_own_sites_and_links(server, world):
     assert _api(server, f"/api/v1/sites/{own_site['site_key']}")["name"] == own_site["name"]
 
 
+# -- creatives are previewed only in a sandbox ------------------------------------------------
+
+HOSTILE = '<b id="mark">Ad</b><script>fetch("/api/v1/me")</script>'
+SANDBOX = 'sandbox="allow-scripts allow-popups allow-popups-to-escape-sandbox"'
+
+
+def test_creative_markup_is_shown_only_in_a_sandboxed_frame(server, buyer, world):
+    with server.admin() as http:
+        creative = http.post(
+            "/api/v1/creatives",
+            json={"campaign_id": world["campaign"]["id"], "name": "Hostile", "kind": "html",
+                  "html": HOSTILE, "landing_url": LANDING, "width": 320, "height": 50},
+        ).json()  # fmt: skip
+        placement = http.post(
+            "/api/v1/placements",
+            json={"site_key": world["site"]["site_key"], "name": "Footer", "width": 320,
+                  "height": 50, "campaign_ids": [world["campaign"]["id"]]},
+        ).json()  # fmt: skip
+    preview = f"/admin/catalog/creatives/{creative['id']}/preview"
+    frame = f'<iframe src="{preview}" title="Hostile ({creative["id"]})" width="320" height="50"'
+    for path in (f"/admin/catalog/creatives/{creative['id']}",
+                 f"/admin/catalog/placements/{placement['id']}"):  # fmt: skip
+        page = buyer.get(path)
+        assert page.status_code == 200
+        assert f"{frame} {SANDBOX}" in page.text, path
+        assert "<script>" not in page.text and "<b id=" not in page.text  # never inline
+        policy = page.headers["content-security-policy"]
+        assert "script-src 'none'" in policy and "frame-src 'self'" in policy
+    embed = unescape(buyer.get(f"/admin/catalog/placements/{placement['id']}").text)
+    assert ' sandbox="allow-scripts allow-popups' in embed  # the tag handed to partners
+    assert "allow-same-origin" not in embed
+
+    document = buyer.get(preview)
+    assert document.status_code == 200 and HOSTILE in document.text
+    policy = [d.split() for d in document.headers["content-security-policy"].split(";")]
+    assert policy[0][0] == "sandbox" and "allow-same-origin" not in policy[0]
+    assert ["frame-ancestors", "'self'"] in policy
+    assert document.headers["x-content-type-options"] == "nosniff"
+    with logged_in(server, "fred") as finance:  # finance reads creatives: previews too
+        assert finance.get(preview).status_code == 200
+        assert frame in finance.get(f"/admin/catalog/creatives/{creative['id']}").text
+    with logged_in(server, "pat") as partner:  # partners read placements, not creatives
+        assert partner.get(preview).status_code == 403
+        assert "<iframe" not in partner.get(f"/admin/catalog/placements/{placement['id']}").text
+    with server.client() as anonymous:
+        assert anonymous.get(preview).status_code == 303
+    assert buyer.get("/admin/catalog/creatives/cr_nosuchone/preview").status_code == 404
+
+
 # -- the history's diff -----------------------------------------------------------------------
 
 
