@@ -20,7 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from app.api.users import UserIn, UserPatch, create_user, update_user
-from app.auth import api_keys, users
+from app.auth import api_keys, passwords, users
 from app.auth.principal import Principal
 from app.cli_common import (
     BadInput,
@@ -59,15 +59,21 @@ def _checked(action: Callable[[], Any]) -> Any:
         raise BadInput([(str(e["loc"][-1]), str(e["msg"])) for e in exc.errors()]) from exc
 
 
-def _password(args: argparse.Namespace, *, confirm: bool = True) -> str:
+def _password(args: argparse.Namespace, username: str, *, confirm: bool = True) -> str:
+    """The new password, checked here first (the API and the store check it again, with the
+    stored username): a refusal names the field and the reason, never the password."""
     if args.password_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
-    if not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif not sys.stdin.isatty():
         raise Failure("no terminal to ask for the password on: pass --password-stdin")
-    first = getpass.getpass("password: ")
-    if confirm and getpass.getpass("again: ") != first:
-        raise Failure("the two passwords differ")
-    return first
+    else:
+        password = getpass.getpass("password: ")
+        if confirm and getpass.getpass("again: ") != password:
+            raise Failure("the two passwords differ")
+    problem = passwords.password_problem(password, username)
+    if problem:
+        raise BadInput([("password", problem)])
+    return password
 
 
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
@@ -104,8 +110,8 @@ def _users_create(args: argparse.Namespace) -> int:
         "display_name": args.name,
         "partner_id": args.partner,
     }
-    _model(UserIn, {**values, "password": "x" * 64})  # field errors before asking for one
-    body: UserIn = _model(UserIn, {**values, "password": _password(args)})
+    first: UserIn = _model(UserIn, {**values, "password": ""})  # field errors before asking
+    body: UserIn = _model(UserIn, {**values, "password": _password(args, first.username)})
 
     def via_store(store: Store, _: Settings) -> Any:
         return _jsonable(_checked(lambda: create_user(store, body, CLI_PRINCIPAL)).public())
@@ -142,7 +148,8 @@ def _users_change(args: argparse.Namespace, values: dict[str, Any]) -> int:
 
 
 def _users_set_password(args: argparse.Namespace) -> int:
-    return _users_change(args, {"password": _password(args)})
+    username = "" if args.user.startswith("usr_") else args.user.strip().lower()
+    return _users_change(args, {"password": _password(args, username)})
 
 
 def _users_set_status(args: argparse.Namespace, state: str) -> int:
@@ -227,12 +234,17 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     listing = actions.add_parser("list", parents=[common], help="list users")
     listing.set_defaults(func=run_command(_users_list))
     reset = actions.add_parser(
-        "set-password", parents=[common, password], help="set a user's password (ends sessions)"
+        "set-password",
+        parents=[common, password],
+        help="set a user's password (ends its sessions and revokes its API keys)",
     )
     reset.add_argument("user", metavar="USER", help="username or id")
     reset.set_defaults(func=run_command(_users_set_password))
-    for verb, state in (("disable", "disabled"), ("enable", "active")):
-        change = actions.add_parser(verb, parents=[common], help=f"{verb} a user")
+    for verb, state, what in (
+        ("disable", "disabled", "disable a user (ends its sessions and revokes its API keys)"),
+        ("enable", "active", "enable a user (its revoked keys stay revoked)"),
+    ):
+        change = actions.add_parser(verb, parents=[common], help=what)
         change.add_argument("user", metavar="USER", help="username or id")
         change.set_defaults(func=run_command(lambda a, s=state: _users_set_status(a, s)))
 

@@ -1,5 +1,10 @@
 """Accounts API: users and roles (admin only), `/me`, and API keys (a user's own, or any for
 an admin). Password hashes and key hashes never leave the store; a new key is shown once.
+
+A password is checked by the operations below (app.auth.passwords, which needs the username),
+not by the models: their errors name the field and the reason and never carry the input.
+`/me` never answers the session's CSRF token: any script that can make the browser fetch it
+could then forge writes. Our pages carry it in their forms and a meta tag instead.
 """
 
 from __future__ import annotations
@@ -8,12 +13,11 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, status
 from fastapi.exceptions import RequestValidationError
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints
 
-from app.api.deps import AdminDep, AuthStateDep, Principal, ReadDep, StoreDep, session_of
+from app.api.deps import AdminDep, AuthStateDep, Principal, ReadDep, StoreDep
 from app.auth import api_keys, passwords, users
 from app.store import catalog
 from app.store.client import Store
@@ -39,22 +43,12 @@ DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, max_length
 KeyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
-def _password(value: str) -> str:
-    problem = passwords.password_problem(value)
-    if problem:
-        raise PydanticCustomError("password_policy", problem)
-    return value
-
-
-Password = Annotated[str, AfterValidator(_password)]
-
-
 class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     username: Username
     role: Role
-    password: Password
+    password: str  # checked by create_user (see the module's docstring)
     display_name: DisplayName = ""
     partner_id: PartnerSlug | None = None
 
@@ -66,7 +60,7 @@ class UserPatch(BaseModel):
     partner_id: PartnerSlug | None = None
     display_name: DisplayName | None = None
     status: Status | None = None
-    password: Password | None = None
+    password: str | None = None  # checked by update_user
 
 
 class UserOut(BaseModel):
@@ -87,7 +81,6 @@ class MeOut(BaseModel):
     role: str
     partner_id: str | None
     via: str
-    csrf_token: str | None = None  # for fetch() calls made with the session cookie
 
 
 class ApiKeyIn(BaseModel):
@@ -129,9 +122,16 @@ def _check_partner(store: Store, partner_id: str | None) -> None:
         raise field_error("partner_id", "no partner has this id", "not_found")
 
 
+def _check_password(password: str, username: str) -> None:
+    problem = passwords.password_problem(password, username)
+    if problem:
+        raise field_error("password", problem, "password_policy")
+
+
 def create_user(store: Store, body: UserIn, actor: Principal) -> users.User:
     """Raises RequestValidationError naming the field. Callers holding an AuthState clear its
     cache after any account change."""
+    _check_password(body.password, body.username)
     if body.role == "partner" and not body.partner_id:
         raise field_error("partner_id", "a partner user needs the partner it belongs to")
     if body.role != "partner" and body.partner_id:
@@ -154,6 +154,10 @@ def create_user(store: Store, body: UserIn, actor: Principal) -> users.User:
 
 
 def update_user(store: Store, user: users.User, body: UserPatch, actor: Principal) -> users.User:
+    """A password reset, a new role or partner, or disabling ends the user's sessions and
+    API keys (app.auth.users.update); callers clear their AuthCache after, so at once."""
+    if body.password is not None:
+        _check_password(body.password, user.username)
     role = body.role or user.role
     partner_id = body.partner_id if body.partner_id is not None else user.partner_id
     if role != "partner":
@@ -217,9 +221,8 @@ def patch_user(
 
 
 @router.get("/me", response_model=MeOut)
-def me(principal: ReadDep, request: Request, store: StoreDep, state: AuthStateDep) -> Any:
+def me(principal: ReadDep, store: StoreDep, state: AuthStateDep) -> Any:
     user = state.cache.user(store, principal.user_id) if principal.via != "token" else None
-    session = session_of(request)
     return MeOut(
         user_id=principal.user_id,
         username=principal.username,
@@ -227,7 +230,6 @@ def me(principal: ReadDep, request: Request, store: StoreDep, state: AuthStateDe
         role=principal.role,
         partner_id=principal.partner_id,
         via=principal.via,
-        csrf_token=session.csrf_secret if session else None,
     )
 
 

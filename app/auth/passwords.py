@@ -1,10 +1,14 @@
-"""Password hashing with argon2id (argon2-cffi's RFC 9106 low-memory profile)."""
+"""Password hashing with argon2id (argon2-cffi's RFC 9106 low-memory profile), and the rule a
+new password must pass (length, no control characters, not common, not the username)."""
 
 from __future__ import annotations
 
 import functools
 import os
+import string
 import threading
+import unicodedata
+from importlib import resources
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -18,12 +22,58 @@ _hasher = PasswordHasher()  # argon2id, t=3, m=64 MiB, p=4: about 0.1 s a hash h
 _slots = threading.BoundedSemaphore(max(2, os.cpu_count() or 2))
 
 
-def password_problem(password: str) -> str | None:
-    """Why `password` cannot be used, or None."""
+MIN_DISTINCT = 5  # "aaaaaaaaaa", "ababababab", "1212121212" are no passwords
+_MIN_USERNAME = 4  # a shorter username inside a password is no giveaway ("al" in "royal")
+# Stripped from both ends before the list is asked again: "Password123!" is "password".
+_AFFIXES = string.digits + string.punctuation
+_MIN_BASE = 4
+
+
+def _read_common() -> frozenset[str]:
+    text = resources.files("app").joinpath("data/common_passwords.txt").read_text("utf-8")
+    return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
+
+
+COMMON = _read_common()
+
+
+def _is_common(password: str) -> bool:
+    """On the list as it is, without its spaces, or once digits and symbols added at either
+    end are taken off (what people do to a common password to get it accepted)."""
+    folded = password.casefold()
+    squeezed = "".join(folded.split())
+    base = squeezed.strip(_AFFIXES)
+    return folded in COMMON or squeezed in COMMON or (len(base) >= _MIN_BASE and base in COMMON)
+
+
+def _is_run(password: str) -> bool:
+    """Each character one code point after (or before) the last: "abcdefghij", "9876543210"."""
+    steps = {ord(b) - ord(a) for a, b in zip(password, password[1:], strict=False)}
+    return steps in ({1}, {-1})
+
+
+def password_problem(password: str, username: str = "") -> str | None:
+    """Why `password` cannot be a new password (for the user `username`), or None. The reason
+    never quotes the password."""
     if len(password) < MIN_LENGTH:
         return f"password must be at least {MIN_LENGTH} characters"
     if len(password) > MAX_LENGTH:
         return f"password must be at most {MAX_LENGTH} characters"
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in password):
+        return "password must not contain control characters"
+    if not password.strip():
+        return "password must not be only spaces"
+    if len(set(password.casefold())) < MIN_DISTINCT:
+        return f"password must have at least {MIN_DISTINCT} different characters"
+    if _is_run(password.casefold()):
+        return "password must not be a run of characters such as abcdef or 12345"
+    name = username.strip().casefold()
+    if name and (name == password.casefold() or (
+        len(name) >= _MIN_USERNAME and name in "".join(password.casefold().split())
+    )):  # fmt: skip
+        return "password must not contain the username"
+    if _is_common(password):
+        return "password is too common (on a list of leaked passwords, maybe with digits added)"
     return None
 
 

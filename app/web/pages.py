@@ -139,7 +139,7 @@ def login(
     state: AuthStateDep,
     store: StoreDep,
     username: Annotated[str, Form(max_length=256)] = "",
-    password: Annotated[str, Form(max_length=passwords.MAX_LENGTH)] = "",
+    password: Annotated[str, Form()] = "",  # no max_length: its 422 would quote the password
     csrf_token: Annotated[str, Form(max_length=256)] = "",
     next_field: Annotated[str, Form(alias="next")] = "",
 ) -> Response:
@@ -167,8 +167,8 @@ def login(
             headers={"Retry-After": str(math.ceil(wait_s))},
         )
     user = users.get_by_username(store, username) if username else None
-    if user is None:
-        passwords.verify_nothing(password)
+    if user is None or len(password) > passwords.MAX_LENGTH:  # no password is that long
+        passwords.verify_nothing("")
         ok = False
     else:
         ok = passwords.verify_password(user.password_hash, password) and user.active
@@ -273,7 +273,7 @@ def users_create(
     display_name: Annotated[str, Form(max_length=256)] = "",
     role: Annotated[str, Form(max_length=32)] = "",
     partner_id: Annotated[str, Form(max_length=256)] = "",
-    password: Annotated[str, Form(max_length=passwords.MAX_LENGTH)] = "",
+    password: Annotated[str, Form()] = "",  # checked by create_user, never shown again
 ) -> Response:
     form = {
         "username": username,

@@ -10,7 +10,15 @@ import httpx
 import pytest
 
 from app.store.client import open_store
-from tests.auth.helpers import PASSWORD, api_key, bearer, csrf_header, logged_in, make_user
+from tests.auth.helpers import (
+    PASSWORD,
+    api_key,
+    bearer,
+    csrf_header,
+    logged_in,
+    login,
+    make_user,
+)
 from tests.support.server import ServerProcess
 
 
@@ -85,6 +93,10 @@ GOOD = {"username": "valid-user", "role": "finance", "password": PASSWORD}
 INVALID = [
     ({**GOOD, "password": "short"}, "password", "password must be at least 10 characters"),
     ({**GOOD, "password": "x" * 1025}, "password", "password must be at most 1024 characters"),
+    ({**GOOD, "password": " " * 10}, "password", "password must not be only spaces"),
+    ({**GOOD, "password": "\x00" * 10}, "password", "must not contain control characters"),
+    ({**GOOD, "password": "Password123!"}, "password", "password is too common"),
+    ({**GOOD, "password": "i am Valid-User here"}, "password", "must not contain the username"),
     ({**GOOD, "role": "root"}, "role", "Input should be"),
     ({**GOOD, "username": "bad name"}, "username", "String should match pattern"),
     ({**GOOD, "username": ""}, "username", "String should have at least 1 character"),
@@ -103,6 +115,21 @@ def test_invalid_users_are_422_naming_the_field(admin, body, field, message):
     errors = {tuple(e["loc"]): e["msg"] for e in response.json()["detail"]}
     assert message in errors[("body", field)]
     assert "valid-user" not in [u["username"] for u in admin.get("/api/v1/users").json()]
+
+
+def test_a_refused_password_is_never_echoed(server, admin):
+    user = make_user(server, "echo-target", "finance")
+    fresh = {**GOOD, "username": "echo-target-2"}
+    for password in ("Password123!", "i am echo-target-2", "short pw", "\x00" * 12, " " * 12):
+        created = admin.post("/api/v1/users", json={**fresh, "password": password})
+        patched = admin.patch(f"/api/v1/users/{user['id']}", json={"password": password})
+        for response in (created, patched):
+            assert response.status_code == 422, response.text
+            [error] = response.json()["detail"]
+            assert error["loc"] == ["body", "password"] and error["msg"], error
+            assert "input" not in error
+            if password.strip("\x00 "):
+                assert password not in response.text
 
 
 def test_usernames_are_unique(admin):
@@ -147,7 +174,6 @@ def test_me(server, staff):
             "role": "admin",
             "partner_id": None,
             "via": "token",
-            "csrf_token": None,
         }
     with bearer(server, staff["partner"]) as http:
         me = http.get("/api/v1/me").json()
@@ -257,14 +283,71 @@ def test_api_key_input_is_checked(server, admin):
     assert admin.delete("/api/v1/api-keys/key_nosuchkey").status_code == 404
 
 
-def test_a_key_stops_with_its_disabled_user_and_works_again_after(server, admin):
+def test_me_never_answers_the_csrf_token(server):
+    """A script that can make the browser fetch /me (a creative, another page of ours) must
+    not learn what it needs to forge writes: only our pages carry the token."""
+    make_user(server, "me-token", "media_buyer")
+    with logged_in(server, "me-token") as http:
+        me = http.get("/api/v1/me")
+        assert me.status_code == 200 and me.json()["via"] == "session"
+        token = csrf_header(http)["X-CSRF-Token"]
+        assert "csrf_token" not in me.json() and token not in me.text
+
+
+def test_disabling_revokes_keys_for_good(server, admin):
     user = make_user(server, "on-off", "finance")
     secret = api_key(server, user["id"])
     with bearer(server, secret) as http:
         admin.patch(f"/api/v1/users/{user['id']}", json={"status": "disabled"})
         assert http.get("/api/v1/me").status_code == 401
         admin.patch(f"/api/v1/users/{user['id']}", json={"status": "active"})
-        assert http.get("/api/v1/me").status_code == 200
+        assert http.get("/api/v1/me").status_code == 401  # enabling gives no key back
+    [key] = admin.get("/api/v1/api-keys", params={"user_id": user["id"]}).json()
+    assert key["revoked"] is True
+
+
+CUTS = [
+    ({"password": "a brand new secret"}, "password reset"),
+    ({"role": "admin"}, "promotion"),
+    ({"role": "finance"}, "demotion"),
+    ({"role": "partner", "partner_id": "nmg-portal"}, "partner binding"),
+]
+
+
+@pytest.mark.parametrize(("change", "why"), CUTS, ids=[why for _, why in CUTS])
+def test_a_password_reset_or_role_change_ends_sessions_and_keys_at_once(server, change, why):
+    """What was granted under the old password or role must not outlive it: a key or a
+    session taken by someone else (a hostile creative, a leaked script) is cut off, at once."""
+    username = "cut-" + why.replace(" ", "-")
+    user = make_user(server, username, "media_buyer")
+    secret = api_key(server, user["id"])
+    with logged_in(server, username) as http, bearer(server, secret) as script:
+        assert (http.get("/api/v1/me").status_code, script.get("/api/v1/me").status_code) == (
+            200,
+            200,
+        )
+        with server.admin() as admin:
+            admin.post("/api/v1/partners", json={"id": "nmg-portal", "name": "NMG"})
+            patched = admin.patch(f"/api/v1/users/{user['id']}", json=change)
+            assert patched.status_code == 200, patched.text
+            keys = admin.get("/api/v1/api-keys", params={"user_id": user["id"]}).json()
+        assert http.get("/api/v1/me").status_code == 401
+        assert script.get("/api/v1/me").status_code == 401
+    assert [k["revoked"] for k in keys] == [True]
+    with server.client() as again:  # the user logs in again, under the new grant
+        password = change.get("password", PASSWORD)
+        assert login(again, username, password).status_code == 303
+        assert again.get("/api/v1/me").json()["role"] == change.get("role", "media_buyer")
+
+
+def test_a_rename_ends_nothing(server, admin):
+    user = make_user(server, "renamed", "finance")
+    secret = api_key(server, user["id"])
+    with logged_in(server, "renamed") as http, bearer(server, secret) as script:
+        patched = admin.patch(f"/api/v1/users/{user['id']}", json={"display_name": "Renamed"})
+        assert patched.status_code == 200
+        assert http.get("/api/v1/me").json()["display_name"] == "Renamed"
+        assert script.get("/api/v1/me").status_code == 200
 
 
 # -- partner scope ----------------------------------------------------------------------------

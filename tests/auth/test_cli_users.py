@@ -110,14 +110,14 @@ def test_with_a_server_the_first_admin_is_made_with_the_bootstrap_token(server):
     with bearer(server, fin_key) as http:
         assert http.get("/api/v1/me").status_code == 401
     changed = adtrack(
-        env, "users", "set-password", "fin", "--password-stdin", stdin="new pass 12345\n"
+        env, "users", "set-password", "fin", "--password-stdin", stdin="fresh spring rain 7\n"
     )
     assert changed.returncode == 0, changed.stderr
     with server.client() as http:
-        assert login(http, "fin", "new pass 12345").status_code == 303
+        assert login(http, "fin", "fresh spring rain 7").status_code == 303
     assert ok_json(env, "users", "disable", "fin")["status"] == "disabled"
     with server.client() as http:
-        assert login(http, "fin", "new pass 12345").status_code == 401
+        assert login(http, "fin", "fresh spring rain 7").status_code == 401
 
 
 def test_without_a_server_commands_open_the_store(offline_env):
@@ -154,27 +154,45 @@ def test_without_a_server_commands_open_the_store(offline_env):
     assert ok_json(env, "api-keys", "revoke", key["id"])["revoked"] is True
     assert ok_json(env, "users", "disable", alice["id"])["status"] == "disabled"
     assert ok_json(env, "users", "enable", "alice")["status"] == "active"
+    key = ok_json(env, "api-keys", "create", "--user", "alice", "--name", "after")
     reset = adtrack(
-        env, "users", "set-password", "alice", "--password-stdin", stdin="x" * 12 + "\n"
+        env, "users", "set-password", "alice", "--password-stdin", stdin="lantern by the sea\n"
     )
     assert reset.returncode == 0, reset.stderr
+    [_, after] = ok_json(env, "api-keys", "list", "--user", "alice")
+    assert (after["id"], after["revoked"]) == (key["id"], True)  # a reset revokes the keys
+    weak = adtrack(env, "users", "set-password", "alice", "--password-stdin", stdin="alice1234567")
+    assert weak.returncode == 2, weak.stderr
+    assert "password must not contain the username" in weak.stderr
+    assert "alice1234567" not in weak.stderr + weak.stdout
 
 
 @pytest.mark.parametrize(
     ("args", "password", "words"),
     [
         (["alice", "--role", "admin"], "short", ["password", "at least 10 characters"]),
+        (["alice", "--role", "admin"], " " * 12, ["password", "only spaces"]),
+        (["alice", "--role", "admin"], "Password123", ["password", "too common"]),
         (["alice", "--role", "partner"], PASSWORD, ["partner_id", "needs the partner"]),
         (["al", "--role", "admin", "--partner", "p"], PASSWORD, ["partner_id", "only users"]),
         (["bad name", "--role", "admin"], PASSWORD, ["username"]),
     ],
-    ids=["short password", "partner without partner", "partner for admin", "bad username"],
+    ids=[
+        "short password",
+        "blank password",
+        "common password",
+        "partner without partner",
+        "partner for admin",
+        "bad username",
+    ],
 )
 def test_bad_input_exits_2_naming_the_field(offline_env, args, password, words):
     result = adtrack(offline_env, "users", "create", *args, "--password-stdin", stdin=password)
     assert result.returncode == 2, (result.returncode, result.stderr)
     for word in words:
         assert word in result.stderr
+    if password.strip() and password != PASSWORD:
+        assert password not in result.stderr + result.stdout
 
 
 def test_unknown_users_and_keys_exit_1(offline_env):

@@ -88,15 +88,21 @@ def test_one_browser_never_gets_another_browsers_session(server):
 
 @pytest.mark.parametrize(
     ("username", "password"),
-    [("ben", "wrong password!"), ("nobody-here", PASSWORD), ("", "")],
-    ids=["wrong password", "unknown user", "empty"],
+    [
+        ("ben", "wrong password!"),
+        ("nobody-here", PASSWORD),
+        ("", ""),
+        ("ben-long", "Xy4#kq9!wz" * 110),  # longer than any password: no 422 quoting it
+    ],
+    ids=["wrong password", "unknown user", "empty", "too long"],
 )
 def test_a_failed_login_is_401_with_the_form_again(server, username, password):
-    make_user(server, "ben", "finance") if username == "ben" else None
+    make_user(server, username, "finance") if username.startswith("ben") else None
     with server.client() as http:
         response = login(http, username, password)
         assert response.status_code == 401
         assert "Wrong username or password" in response.text
+        assert not password or password not in response.text
         assert 'name="password"' in response.text
         assert "adtrack_session" not in response.headers.get("set-cookie", "")
         assert http.get("/api/v1/me").status_code == 401
@@ -220,6 +226,18 @@ def test_the_user_form_shows_field_errors(server):
         response = http.post("/admin/users", data=form)
         assert response.status_code == 422
         assert "a partner user needs the partner it belongs to" in response.text
+        # A refused password is named and explained, never shown again; so is a long one.
+        for password, reason in [
+            ("Qwertyuiop2024!", "password is too common"),
+            ("ivy-p forever and ever", "password must not contain the username"),
+            ("\x01" * 12, "password must not contain control characters"),
+            ("Xy4#kq9!wz" * 110, "password must be at most 1024 characters"),
+        ]:
+            form = {**form, "role": "finance", "password": password}
+            response = http.post("/admin/users", data=form)
+            assert response.status_code == 422, password
+            assert reason in response.text
+            assert not password.strip("\x01") or password not in response.text
 
 
 def test_pages_check_the_role(server):
@@ -300,10 +318,12 @@ def test_a_password_reset_ends_sessions_and_changes_the_password(server):
         assert login(again, "ned", "brand new secret").status_code == 303
 
 
-def test_a_role_change_applies_to_live_sessions(server):
+def test_a_role_change_ends_live_sessions_and_the_next_login_has_the_new_role(server):
     user = make_user(server, "oli", "finance")
     with logged_in(server, "oli") as http:
         assert http.get("/admin/users").status_code == 403
         with server.admin() as admin:
             admin.patch(f"/api/v1/users/{user['id']}", json={"role": "admin"})
+        assert http.get("/admin/users").status_code == 303  # to the login page
+    with logged_in(server, "oli") as http:
         assert http.get("/admin/users").status_code == 200
