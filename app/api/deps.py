@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 
-from app.auth import csrf, sessions
+from app.auth import api_keys, csrf, sessions
 from app.auth.principal import TOKEN_PRINCIPAL, Principal, from_bearer, from_session
 from app.auth.state import AuthState
 from app.auth.users import ROLES
@@ -161,11 +161,16 @@ def identify(request: Request) -> Identity:
         )
         found = (principal, None) if principal is not None else None
         failure = "invalid token"
+        # Only a miss that cost a look-up counts: a secret shaped like no key never
+        # reaches the store (and is refused as cheaply as the rate limit would be).
+        looked_up = api_keys.looks_like_key(secret)
     else:
         found = from_session(token or "", store=runtime.store, cache=state.cache)
         failure = "session expired or ended; log in again"
+        looked_up = True
     if found is None:
-        state.auth_failures.failed(address)
+        if looked_up:
+            state.auth_failures.failed(address)
         raise Denied(401, "unauthorized", failure)
     setattr(request.state, IDENTITY_KEY, found)
     return found
