@@ -37,7 +37,7 @@ from app.tracker.redirect import NO_CACHE, add_utm, click_visitor, request_query
 log = logging.getLogger(__name__)
 
 FORMATS = ("json", "img", "html")
-_VID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+_VID = re.compile(r"[A-Za-z0-9_-]{8,64}\Z")
 _CORS = (b"access-control-allow-origin", b"*")
 _HTML = (b"content-type", b"text/html; charset=utf-8")
 # A creative's HTML is a media buyer's markup and may carry script: it runs in an opaque

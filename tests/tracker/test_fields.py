@@ -112,3 +112,11 @@ def test_field_patterns_refuse_a_trailing_newline(key):
 
 def test_every_field_pattern_has_a_good_value_above():
     assert {k for k, (_, _, pattern) in _TEXT_FIELDS.items() if pattern} | {"cur"} == set(GOOD)
+
+
+def test_a_served_slots_visitor_id_matches_the_whole_value():
+    from app.tracker.serve import _VID
+
+    assert _VID.match("abcdefgh")
+    for bad in ("abcdefgh\n", "abcdefgh\r\n", "\nabcdefgh", "abc"):
+        assert not _VID.match(bad), repr(bad)
