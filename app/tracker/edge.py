@@ -216,35 +216,23 @@ class Edge:
     ) -> Record:
         result = validate_event(params, allowed_types=allowed, default_type=default_type, now_ms=ts)
         site_key = params.get("s") if isinstance(params.get("s"), str) else ""
+        problem: Invalid | None
         if isinstance(result, Invalid):
-            return reject(
-                result.reason,
-                endpoint=endpoint,
-                field=result.field,
-                detail=result.detail,
-                raw=raw,
-                site_key=site_key or "",
-            )
-        if not self.site_known(result["site_key"]):
-            return reject(
-                RejectReason.UNKNOWN_SITE,
-                endpoint=endpoint,
-                field="s",
-                detail="no site has this key",
-                raw=raw,
-                site_key=site_key or "",
-            )
-        problem = self.catalog.unknown_ref(result)
-        if problem is not None:
-            return reject(
-                problem.reason,
-                endpoint=endpoint,
-                field=problem.field,
-                detail=problem.detail,
-                raw=raw,
-                site_key=site_key or "",
-            )
-        return result
+            problem = result
+        elif not self.site_known(result["site_key"]):
+            problem = Invalid(RejectReason.UNKNOWN_SITE, "s", "no site has this key")
+        else:  # every campaign, placement and creative id must be the catalog's
+            problem = self.catalog.unknown_ref(result)
+        if problem is None:
+            return result
+        return reject(
+            problem.reason,
+            endpoint=endpoint,
+            field=problem.field,
+            detail=problem.detail,
+            raw=raw,
+            site_key=site_key or "",
+        )
 
     async def snippet_js(self, scope: Scope, receive: Receive, send: Send) -> None:
         gzip_ok = False

@@ -75,6 +75,8 @@ def test_admin_token_is_generated_once_and_kept(make_server, tmp_path):
 def test_public_port_forwards_the_api_but_never_internal_routes(server):
     with server.client() as http:
         docs = http.get("/docs")
+        assets = http.get("/docs/assets/swagger-ui-bundle.js")
+        redoc = http.get("/redoc")
         spec = http.get("/openapi.json")
         internal = [
             http.get(p)
@@ -89,6 +91,12 @@ def test_public_port_forwards_the_api_but_never_internal_routes(server):
             )
         ]
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    # Swagger UI from our own origin (a pinned package): no third-party script on the page.
+    scripts = re.findall(r'<script[^>]+src="([^"]+)"', docs.text)
+    styles = re.findall(r'<link[^>]+href="([^"]+)"', docs.text)
+    assert scripts and all(url.startswith("/docs/assets/") for url in scripts + styles)
+    assert assets.status_code == 200 and "SwaggerUIBundle" in assets.text
+    assert redoc.status_code == 404  # ReDoc would load its script from a CDN
     assert "/api/v1/links" in spec.json()["paths"]
     assert all(r.status_code == 404 for r in internal)
     assert not any(p.startswith("/internal") for p in spec.json()["paths"])
