@@ -14,7 +14,9 @@ GEOIP_CACHE = REPO_ROOT / ".cache" / "geoip"
 def _database(env: str, name: str, fetch: str) -> Path:
     path = Path(os.environ.get(env) or GEOIP_CACHE / name)
     if not path.is_file():
-        pytest.skip(f"{path} is missing (set {env}, or fetch it: {fetch})")
+        # `make test` fetches it first (test-setup); a missing database is a broken set-up,
+        # not a reason to skip the tests that read it.
+        pytest.fail(f"{path} is missing: run `make test-setup`, set {env}, or fetch it: {fetch}")
     return path
 
 
