@@ -6,10 +6,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.support.fake_npm import fake_npm  # noqa: F401 (a fixture for the fetch tests)
 from tests.support.mmdb import build_test_mmdb
 from tests.support.server import ServerProcess
+
+# No per-example deadline: on a loaded 2-core machine an example may take longer than
+# Hypothesis's default 200 ms without being wrong. Example counts stay each test's own.
+settings.register_profile("adtrack", deadline=None)
+settings.load_profile("adtrack")
 
 
 @pytest.fixture(scope="session")
