@@ -4,6 +4,7 @@ stats API and the CLI, checked against what was sent; roles and bad filters."""
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import subprocess
 import sys
@@ -38,6 +39,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, geo_db: tuple[Path, dict]) 
 def traffic(server: ServerProcess) -> dict:
     """Five visitors on the seeded partner site: all see the ad, A-D click, A-C visit the
     advertiser's landing (under its own visitor ids), A and B order there."""
+    _today()  # the day the reports will ask for, fixed before anything is sent
     world = server.seed()
     with server.admin() as http:
         shop = http.post("/api/v1/sites", json={
@@ -67,7 +69,10 @@ def traffic(server: ServerProcess) -> dict:
 REPORTS = ["funnel", "traffic", "referral", "silence", "attribution", "ranking", "paths"]
 
 
+@functools.cache
 def _today() -> str:
+    """The Shanghai day the module's traffic was sent on, fixed at its first use: a test
+    that runs after midnight still asks for that day's events."""
     return datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
 
 
@@ -323,6 +328,21 @@ def test_every_engagement_report_answers_through_the_api(server, traffic, path, 
         bad = http.get(f"/api/v1/stats/{path}", params={**day, **wrong})
         assert bad.status_code == 422, bad.text
     answer = response.json()
+    if path == "paths":  # A, B and C each landed once on the advertiser's /landing
+        [row] = answer["rows"]
+        assert (row["value"], row["sessions"]) == ("local_portal", 3)
+        assert [(p["pages"], p["sessions"], p["share"]) for p in row["paths"]] == [
+            (["/landing"], 3, 1.0)
+        ]
+    if path == "silence":  # 5 partner-side visitors and 3 landing visitors, all active today
+        assert (answer["visitors"], answer["median_silence_days"]) == (8, 0)
+        assert answer["buckets"][0]["label"] == "0" and answer["buckets"][0]["visitors"] == 8
+        tiers = {t["tier"]: t["visitors"] for t in answer["tiers"]}
+        assert tiers == {"silent": 0, "low_active": 8, "high_active": 0}
+    if path == "referral":  # nobody was invited: every landing visitor is "other"
+        assert (answer["invitees"], answer["sharers"], answer["shares"]) == (0, 0, 0)
+        other = answer["non_referred"]
+        assert (other["visitors"], other["ordered"]) == (3, 2)
     if path == "pages":
         assert answer["page_views"] == 3 and answer["sessions"] == 3
     if path == "touchpoints":

@@ -388,9 +388,11 @@ def test_hidden_page_sends_visible_time_once_per_hidden_period(
     page.evaluate(SET_VISIBILITY, "hidden")  # still hidden: nothing new to report
     page.wait_for_timeout(1_000)  # hidden time does not count
 
+    visible_from = time.monotonic()
     page.evaluate(SET_VISIBILITY, "visible")
     page.wait_for_timeout(200)
     page.goto(pages.url("partner", "partner.html?next"))  # pagehide while visible
+    visible_ms = (time.monotonic() - visible_from) * 1000  # an upper bound, navigation included
     _loaded(page)
     _wait_rows(server, 2, event_type="visit", site_key=site)
     leaves = _wait_rows(server, 2, event_type="event", site_key=site, where=_named("page_leave"))
@@ -400,8 +402,9 @@ def test_hidden_page_sends_visible_time_once_per_hidden_period(
     durations = sorted(r["duration_ms"] for r in leaves)
     assert {r["pageview_id"] for r in leaves} == {visit["pageview_id"]}
     # The second report is the page view's visible time so far: both visible periods
-    # (300 ms, then 200 ms and the navigation), not the second spent hidden.
-    assert 150 <= durations[1] - durations[0] < 900
+    # (300 ms, then 200 ms and the navigation), not the second spent hidden — however long
+    # the navigation took on a busy machine (the bound is measured around it, not fixed).
+    assert 150 <= durations[1] - durations[0] <= visible_ms + 50
     assert errors == []
 
 
