@@ -252,6 +252,11 @@ def test_loaded_rows_match_the_golden_file(
     if os.environ.get("ADTRACK_WRITE_GOLDEN"):
         golden[privacy] = got
         GOLDEN.write_bytes(orjson.dumps(golden, option=orjson.OPT_INDENT_2) + b"\n")
+        # Compared with itself the file would pass whatever was loaded: the diff is the check.
+        pytest.fail(
+            f"rewritten tests/ingest/{GOLDEN.name} ({privacy}); review the diff and rerun "
+            "without ADTRACK_WRITE_GOLDEN"
+        )
     assert _known(got, golden[privacy]) == _known(golden[privacy], golden[privacy])
 
 
