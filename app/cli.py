@@ -6,13 +6,15 @@ import argparse
 import logging
 import sys
 
+from pydantic import ValidationError
+
 from app.cli_catalog import add_parsers
 from app.cli_costs import add_parsers as add_cost_parsers
 from app.cli_rollups import add_parsers as add_rollup_parsers
 from app.cli_stats import add_parsers as add_stats_parsers
 from app.cli_users import add_parsers as add_user_parsers
 from app.demo.cli import add_parser as add_demo_parser
-from app.settings import load_settings
+from app.settings import load_settings, setting_errors
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -187,7 +189,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per proxied request
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except ValidationError as exc:
+        problems = setting_errors(exc)
+        if not problems:
+            raise
+        for problem in problems:  # a bad setting stops the process, the variable named
+            print(f"adtrack: bad setting {problem}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -124,3 +124,19 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Read and validate settings; raises pydantic.ValidationError on bad configuration."""
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def setting_errors(exc: ValidationError) -> list[str]:
+    """One line per bad setting, naming its variable and never its value (a URL may carry a
+    password); empty when `exc` is not about Settings."""
+    if exc.title != Settings.__name__:
+        return []
+    prefix = Settings.model_config.get("env_prefix", "")
+    lines = []
+    for error in exc.errors(include_input=False, include_url=False):
+        field = error["loc"][0] if error["loc"] else ""
+        if isinstance(field, str) and field:
+            lines.append(f"{prefix}{field}".upper() + f": {error['msg']}")
+        else:  # a check across fields: its message names the variables
+            lines.append(error["msg"].removeprefix("Value error, "))
+    return lines
