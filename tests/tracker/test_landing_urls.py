@@ -138,3 +138,38 @@ def test_csv_import_refuses_control_characters_naming_line_and_column(world):
         # All or nothing: the good line was not saved either.
         links = http.get("/api/v1/links").json()
         assert [row["code"] for row in links] == [world["code"]]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["javascript:alert(1)", "data:text/html,<script>alert(1)</script>", "ftp://cdn.example.cn/a"],
+)
+def test_the_api_refuses_other_schemes_in_every_url_field(world, bad):
+    """Rules, splits, the fallback and creatives take http(s) only, as a link's landing does."""
+    link = {"campaign_id": world["campaign"], "site_key": world["site"], "landing_url": GOOD}
+    rule = {"targeting": {"devices": ["mobile"]}}
+    creative = {"campaign_id": world["campaign"], "name": "B", "kind": "image",
+                "landing_url": GOOD, "image_url": "https://cdn.example.com/b.png"}  # fmt: skip
+    cases = [
+        ("/api/v1/links", {**link, "landing_url": bad}, ["landing_url"]),
+        ("/api/v1/links", {**link, "fallback_url": bad}, ["fallback_url"]),
+        ("/api/v1/links", {**link, "landing_url": "", "variants": [{"url": bad}]},
+         ["variants", 0, "url"]),
+        ("/api/v1/links", {**link, "rules": [{**rule, "landing_url": bad}]},
+         ["rules", 0, "landing_url"]),
+        ("/api/v1/links", {**link, "rules": [{**rule, "variants": [{"url": bad}]}]},
+         ["rules", 0, "variants", 0, "url"]),
+        ("/api/v1/creatives", {**creative, "landing_url": bad}, ["landing_url"]),
+        ("/api/v1/creatives", {**creative, "image_url": bad}, ["image_url"]),
+    ]  # fmt: skip
+    with world["server"].admin() as http:
+        before = {path: len(http.get(path).json()) for path in {c[0] for c in cases}}
+        for path, body, loc in cases:
+            response = http.post(path, json=body)
+            assert response.status_code == 422, (loc, response.text)
+            errors = response.json()["detail"]
+            assert any(e["loc"] == ["body", *loc] for e in errors), errors
+            assert "http or https" in str(errors)
+        patched = http.patch(f"/api/v1/links/{world['code']}", json={"fallback_url": bad})
+        assert patched.status_code == 422, patched.text
+        assert {path: len(http.get(path).json()) for path in before} == before  # nothing saved
