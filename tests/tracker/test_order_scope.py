@@ -1,5 +1,6 @@
-"""Orders are scoped per advertiser: two advertisers' signed postbacks with the same order id
-are two orders, each stored with its own advertiser; a repeat within one is still one."""
+"""Signed orders on one server: scoped per advertiser (two advertisers' postbacks with the
+same order id are two orders; a repeat within one is still one), and a network's status
+words stored as our four statuses."""
 
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ def test_two_advertisers_with_the_same_order_id_both_get_their_order(server):
     assert _postback(server, click_a, secret_a, "128.50")["status"] == "duplicate"
     server.wait_drained()
 
-    orders = server.events(event_type="order")
+    orders = [o for o in server.events(event_type="order") if o["order_id"] == "SO-1001"]
     stored = sorted((o["advertiser_id"], o["order_id"], o["amount"], o["click_id"]) for o in orders)
     assert stored == sorted(
         [
@@ -80,3 +81,33 @@ def test_two_advertisers_with_the_same_order_id_both_get_their_order(server):
     )
     assert {o["order_source"] for o in orders} == {"postback"}
     assert server.rejects(reason="duplicate_order")["rejects"] == []
+
+
+STATUS_WORDS = [
+    ("status", "confirmed", "approved"),
+    ("state", "1", "approved"),
+    ("state", "hold", "pending"),
+    ("status", "0", "pending"),
+    ("state", "chargeback", "refunded"),
+    ("status", "rejected", "cancelled"),
+    ("state", "declined", "cancelled"),
+    ("status", "-1", "cancelled"),
+]
+
+
+def test_a_networks_status_words_are_stored_as_our_statuses(server):
+    world = server.seed()
+    secret = world["advertiser"]["postback_secret"]
+    click_id = _click(server, world["link"]["code"])
+    with server.client() as http:
+        for n, (name, word, _) in enumerate(STATUS_WORDS):
+            params = {"cid": click_id, "oid": f"W-{n}", "amt": "10", name: word}
+            response = http.get("/postback", params={**params, "sig": sign(params, secret)})
+            assert response.status_code == 200, response.text
+    server.wait_drained()
+    stored = {
+        o["order_id"]: o["order_status"]
+        for o in server.events(event_type="order")
+        if o["order_id"].startswith("W-")
+    }
+    assert stored == {f"W-{n}": status for n, (_, _, status) in enumerate(STATUS_WORDS)}
