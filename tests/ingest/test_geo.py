@@ -88,7 +88,9 @@ def test_neighbouring_blocks_with_different_data(geo: GeoLookup) -> None:
 def test_unknown_and_special_addresses(geo: GeoLookup) -> None:
     for ip in ["10.0.0.1", "10.0.0.2", "127.0.0.1", "::1", "fe80::1", "0.0.0.0"]:
         assert geo.lookup(ip) == EMPTY, ip
-    assert geo.lookup("::ffff:202.106.0.20") in (EMPTY, GeoResult("CN", "北京市", "北京"))
+    # An IPv4-mapped address (a dual-stack socket's view of an IPv4 client) is that client.
+    assert geo.lookup("::ffff:202.106.0.20") == geo.lookup("202.106.0.20")
+    assert geo.lookup("::ffff:202.106.0.20") == GeoResult("CN", "北京市", "北京")
 
 
 @pytest.mark.parametrize(
@@ -121,7 +123,11 @@ def test_bounded_cache_stays_correct(geo_db: tuple[Path, dict[str, GeoResult]]) 
 
 
 def _uncached(geo: GeoLookup, ip: str) -> GeoResult:
+    """What the database says of `ip` (an IPv4-mapped address as the IPv4 address it is)."""
     try:
+        mapped = ipaddress.ip_address(ip)
+        if isinstance(mapped, ipaddress.IPv6Address) and mapped.ipv4_mapped is not None:
+            ip = str(mapped.ipv4_mapped)
         return to_result(geo._reader.get(ip))
     except ValueError:
         return EMPTY

@@ -23,6 +23,8 @@ CACHE_MAX = 200_000
 LANGUAGES = ("zh-CN", "en")
 
 
+_V4_MAPPED = bytes(10) + b"\xff\xff"
+
 class GeoResult(NamedTuple):
     country_code: str = ""
     province: str = ""
@@ -98,12 +100,16 @@ class GeoLookup:
         return result
 
     def _lookup(self, ip: str) -> GeoResult:
-        # Packing validates the address; IPv4 and IPv6 (IPv4-mapped included) keep separate
-        # network tables, since their prefix lengths count from different roots.
+        # Packing validates the address; IPv4 and IPv6 keep separate network tables, since
+        # their prefix lengths count from different roots. An IPv4-mapped IPv6 address is
+        # looked up as the IPv4 address it carries.
         try:
             if ":" in ip:
                 packed = socket.inet_pton(socket.AF_INET6, ip)
                 bits = 128
+                if packed[:12] == _V4_MAPPED:  # ::ffff:a.b.c.d is a.b.c.d (dual-stack peers)
+                    packed, bits = packed[12:], 32
+                    ip = socket.inet_ntop(socket.AF_INET, packed)  # not every database aliases
             else:
                 packed = socket.inet_pton(socket.AF_INET, ip)
                 bits = 32
