@@ -383,6 +383,8 @@ def test_a_partner_sees_only_its_own_sites_events_and_rejects(server, admin):
         if {mine, theirs} <= sites:
             break
         time.sleep(0.1)
+    else:
+        raise AssertionError(f"the rejects of both sites never loaded: {sites}")
     with bearer(server, api_key(server, user["id"])) as http:
         events = http.get("/api/v1/events", params={"limit": 1000}).json()["events"]
         assert events and {e["site_key"] for e in events} == {mine}
