@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +121,19 @@ class ServerProcess:
             time.sleep(0.1)
         raise AssertionError(f"expected {count} events for {filters}, found {len(rows)}")
 
+    def reject_counts(self, **match: str) -> dict[str, int]:
+        """Rejects by reason, counting only rows whose columns equal `match` (a test's own
+        `user_agent`, `ip` or `site_key`): on a shared server a test counts its own."""
+        rows = self.rejects()["rejects"]
+        assert len(rows) < 1000, "more rejects than one page: the count would be partial"
+        mine = [r for r in rows if all(r[key] == value for key, value in match.items())]
+        return dict(Counter(r["reason"] for r in mine))
+
+    def event_counts(self) -> dict[str, int]:
+        """Events stored by type once the spool is drained. On a shared server, read before
+        and after a step: the difference is that step's (its module's tests run in turn)."""
+        return self.wait_drained()["events_by_type"]
+
     def wait_drained(self, timeout: float = 20) -> dict[str, Any]:
         """Until the spool is empty (everything acknowledged by ClickHouse)."""
         deadline = time.monotonic() + timeout
@@ -130,6 +145,12 @@ class ServerProcess:
                 return status
             time.sleep(0.1)
         raise AssertionError(f"spool not drained: {status}")
+
+    def tagged(self) -> tuple[httpx.Client, str]:
+        """A client whose requests carry a user agent no other test sends, and that agent:
+        the rejects it causes are `reject_counts(user_agent=agent)`."""
+        agent = f"adtrack-tests/{secrets.token_hex(6)}"
+        return self.client(headers={"User-Agent": agent}), agent
 
     # -- catalog --------------------------------------------------------------------------
     def seed(self, landing_url: str = "https://shop.example.com/landing?p=1") -> dict[str, Any]:

@@ -25,8 +25,16 @@ BAOTOU = "1.180.10.200"
 CHENGDU_V6 = "240e:3a1:1234:5701::1"
 
 
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, geo_db: tuple[Path, dict]) -> Iterator:
+    """One server for the module; each test seeds its own world and reads only its rows."""
+    proc = ServerProcess(tmp_path_factory.mktemp("hits"), {"ADTRACK_GEOIP_DB": str(geo_db[0])})
+    yield proc.start()
+    proc.stop()
+
+
 @pytest.fixture
-def seeded(server):
+def seeded(server: ServerProcess) -> tuple[ServerProcess, dict]:
     return server, server.seed()
 
 
@@ -54,7 +62,7 @@ def test_pixel_impression_lands_with_geo_device_and_source(seeded):
     assert response.headers["content-type"] == "image/gif"
     assert "no-store" in response.headers["cache-control"]
     # X-Forwarded-For is walked from the right: the last untrusted hop is the client.
-    [row] = server.wait_events(1, event_type="impression")
+    [row] = server.wait_events(1, event_type="impression", site_key=site)
     assert row["site_key"] == site
     assert row["campaign_id"] == world["campaign"]["id"]
     assert row["advertiser_id"] == world["advertiser"]["id"]
@@ -76,6 +84,7 @@ def test_pixel_impression_lands_with_geo_device_and_source(seeded):
 def test_pixel_with_bad_input_still_answers_gif_and_only_rejects(seeded):
     server, world = seeded
     site = world["site"]["site_key"]
+    before = server.event_counts()
     bad = [
         "s=NOSUCHSITE&e=impression",
         f"s={site}&e=teleport",
@@ -84,15 +93,16 @@ def test_pixel_with_bad_input_still_answers_gif_and_only_rejects(seeded):
         f"s={site}&e=impression&sr=huge",
         f"s={site}&e=impression&url=%ff%fe",  # percent-encoded bytes that are not UTF-8
     ]
-    with server.client() as http:
+    http, agent = server.tagged()
+    with http:
         for query in bad:
             response = http.get(f"/p.gif?{query}")
             assert response.status_code == 200 and response.content == GIF, query
         http.get(f"/p.gif?s={site}&n=%C3%28&e=event")  # an invalid 2-byte sequence
         assert http.get(f"/p.gif?s={site}&url=x").status_code == 200  # a good one
-    server.wait_events(1)  # the one good pixel above
-    server.wait_drained()
-    rejects = server.rejects()["by_reason"]
+    server.wait_events(1, site_key=site)  # the one good pixel above
+    after = server.event_counts()
+    rejects = server.reject_counts(user_agent=agent)
     assert rejects == {
         "unknown_site": 1,
         "unknown_event_type": 1,
@@ -100,7 +110,11 @@ def test_pixel_with_bad_input_still_answers_gif_and_only_rejects(seeded):
         "invalid_field": 2,
         "invalid_utf8": 2,
     }
-    assert [r["event_type"] for r in server.events()] == ["impression"]
+    assert [r["event_type"] for r in server.events(site_key=site)] == ["impression"]
+    # and nothing stored anywhere else: the server's events grew by that one impression
+    assert {k: n - before.get(k, 0) for k, n in after.items() if n != before.get(k, 0)} == {
+        "impression": 1
+    }
 
 
 def test_beacon_batch_answers_per_event_and_lands(seeded):
@@ -144,7 +158,7 @@ def test_beacon_batch_answers_per_event_and_lands(seeded):
         (5, "invalid_field", "events"),
     ]
     assert response.headers["access-control-allow-origin"] == "*"
-    rows = {r["event_type"]: r for r in server.wait_events(3)}
+    rows = {r["event_type"]: r for r in server.wait_events(3, site_key=site)}
     visit, event, order = rows["visit"], rows["event"], rows["order"]
     assert visit["click_id"] == "abc-123"  # taken from adt_cid on the landing URL
     assert visit["referrer"] == "https://www.baidu.com/"
@@ -159,7 +173,9 @@ def test_beacon_batch_answers_per_event_and_lands(seeded):
 def test_beacon_rejects_oversized_and_malformed_batches(seeded):
     server, world = seeded
     site = world["site"]["site_key"]
-    with server.client() as http:
+    before = server.event_counts()
+    http, agent = server.tagged()
+    with http:
         big = http.post(
             "/e",
             content=b'{"s":"'
@@ -184,9 +200,13 @@ def test_beacon_rejects_oversized_and_malformed_batches(seeded):
     }
     assert not_json.status_code == 400 and not_json.json()["error"] == "bad_json"
     assert preflight.status_code == 204
-    server.wait_drained()
-    assert server.events() == []
-    assert server.rejects()["by_reason"] == {"batch_too_large": 2, "invalid_utf8": 1, "bad_json": 1}
+    assert server.event_counts() == before  # drained: not one event stored, here or anywhere
+    assert server.events(site_key=site) == []
+    assert server.reject_counts(user_agent=agent) == {
+        "batch_too_large": 2,
+        "invalid_utf8": 1,
+        "bad_json": 1,
+    }
 
 
 def test_redirect_records_click_and_keeps_landing_params(seeded):
@@ -214,7 +234,7 @@ def test_redirect_records_click_and_keeps_landing_params(seeded):
     click_id = query["adt_cid"][0]
     assert click_id.startswith(link["code"] + "-")
     assert "adt_vid=" in response.headers["set-cookie"]
-    [row] = server.wait_events(1, event_type="click")
+    [row] = server.wait_events(1, event_type="click", link_code=link["code"])
     assert row["click_id"] == click_id
     assert (row["link_code"], row["campaign_id"], row["site_key"]) == (
         link["code"],
@@ -231,7 +251,8 @@ def test_redirect_records_click_and_keeps_landing_params(seeded):
 def test_redirect_never_goes_anywhere_unregistered(seeded):
     server, world = seeded
     code = world["link"]["code"]
-    with server.client() as http:
+    http, agent = server.tagged()
+    with http:
         unknown = http.get("/c/NOPE1234")
         # Destination-looking parameters are ignored: only the registered landing URL is used.
         tricky = http.get(
@@ -254,9 +275,9 @@ def test_redirect_never_goes_anywhere_unregistered(seeded):
         )
     assert bad.status_code == 422
     assert bad.json()["detail"][0]["loc"][-1] == "landing_url"
-    server.wait_events(1, event_type="click")
+    server.wait_events(1, event_type="click", link_code=code)
     server.wait_drained()
-    assert server.rejects()["by_reason"].get("unknown_link", 0) >= 1
+    assert server.reject_counts(user_agent=agent).get("unknown_link", 0) >= 1
 
 
 def test_untrusted_peer_cannot_forge_client_ip(make_server):
@@ -312,13 +333,11 @@ def test_beacon_with_wrongly_typed_fields_rejects_per_event(seeded):
     assert [r["index"] for r in body["rejected"]] == [0, 1, 2, 3]
 
 
-# -- only the catalog's campaigns, placements and creatives (one server for these) --------
+# -- only the catalog's campaigns, placements and creatives (one world for these) ---------
 @pytest.fixture(scope="module")
-def catalogued(tmp_path_factory: pytest.TempPathFactory, geo_db: tuple[Path, dict]) -> Iterator:
-    proc = ServerProcess(tmp_path_factory.mktemp("refs"), {"ADTRACK_GEOIP_DB": str(geo_db[0])})
-    proc.start()
-    world = proc.seed()
-    with proc.admin() as http:
+def catalogued(server: ServerProcess) -> tuple[ServerProcess, dict]:
+    world = server.seed()
+    with server.admin() as http:
         site = world["site"]["site_key"]
         other = http.post(
             "/api/v1/sites",
@@ -334,8 +353,7 @@ def catalogued(tmp_path_factory: pytest.TempPathFactory, geo_db: tuple[Path, dic
         world["creative"] = http.post(
             "/api/v1/creatives", json={**creative, "campaign_id": world["campaign"]["id"]}
         ).json()
-    yield proc, world
-    proc.stop()
+    return server, world
 
 
 def test_hits_naming_what_the_catalog_lacks_are_rejected(catalogued):
@@ -374,7 +392,7 @@ def test_hits_naming_what_the_catalog_lacks_are_rejected(catalogued):
         (2, "unknown_placement", "pl"),
     ]
     server.wait_drained()
-    stored = {r["visitor_id"] for r in server.events(event_type="impression")}
+    stored = {r["visitor_id"] for r in server.events(event_type="impression", site_key=site)}
     assert stored == {vid for vid, (_, reason) in cases.items() if reason is None}
     rejects = server.rejects()["rejects"]
     for vid, (_, reason) in cases.items():
