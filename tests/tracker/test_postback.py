@@ -33,9 +33,18 @@ def test_normalize_maps_network_names_and_drops_unfilled_macros():
     ) == {"cid": "A-1", "oid": "T9", "cur": "usd"}
 
 
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory, geo_db: tuple[Path, dict]) -> Iterator:
+    """One server for the module; each test has its own advertiser, link and click."""
+    proc = ServerProcess(tmp_path_factory.mktemp("evidence"), {"ADTRACK_GEOIP_DB": str(geo_db[0])})
+    yield proc.start()
+    proc.stop()
+
+
 @pytest.fixture
-def clicked(server):
+def clicked(shared: ServerProcess) -> tuple[ServerProcess, dict, str]:
     """A seeded catalog and one real click through the tracked link."""
+    server = shared
     world = server.seed()
     with server.client() as http:
         response = http.get(
@@ -43,7 +52,7 @@ def clicked(server):
             headers={"X-Forwarded-For": SHENZHEN, "User-Agent": ANDROID_UC},
         )
     click_id = parse_qs(urlsplit(response.headers["location"]).query)["adt_cid"][0]
-    server.wait_events(1, event_type="click")
+    server.wait_events(1, event_type="click", click_id=click_id)
     return server, world, click_id
 
 
@@ -74,7 +83,7 @@ def test_signed_postback_lands_as_order_tied_to_the_click(clicked):
         )
     assert response.status_code == 200
     assert response.json()["status"] == "accepted"
-    [order] = server.wait_events(1, event_type="order")
+    [order] = server.wait_events(1, event_type="order", click_id=click_id)
     assert (order["order_id"], order["amount"], order["currency"], order["order_status"]) == (
         "ORD-1001",
         "128.50",
@@ -108,9 +117,11 @@ def test_postback_is_idempotent_on_order_id_and_status(clicked):
     assert again.status_code == 200 and again.json()["status"] == "duplicate"
     assert again_post.status_code == 200 and again_post.json()["status"] == "duplicate"
     assert refund.json()["status"] == "accepted"
-    server.wait_events(2, event_type="order")
+    server.wait_events(2, event_type="order", click_id=click_id)
     server.wait_drained()
-    statuses = sorted(r["order_status"] for r in server.events(event_type="order"))
+    orders = server.events(event_type="order", click_id=click_id)
+    assert len(server.events(event_type="order", order_id="ORD-7")) == len(orders)
+    statuses = sorted(r["order_status"] for r in orders)
     assert statuses == ["approved", "refunded"]
 
 
@@ -144,7 +155,8 @@ def test_forged_or_malformed_postbacks_are_refused(clicked):
     unknown_click = _signed({**good, "cid": "ZZZZZZZZ-abc"}, secret)
     bad_status = _signed({**good, "status": "maybe"}, secret)
     bad_amount = _signed({**good, "amt": "ten"}, secret)
-    with server.client() as http:
+    http, agent = server.tagged()
+    with http:
         answers = {
             "tampered": http.get("/postback", params=tampered),
             "other_secret": http.get("/postback", params=other_secret),
@@ -178,8 +190,10 @@ def test_forged_or_malformed_postbacks_are_refused(clicked):
             field,
         ), name
     server.wait_drained()
-    assert server.events(event_type="order") == []
-    assert server.rejects()["by_reason"]["bad_signature"] == 4
+    assert server.events(event_type="order", click_id=click_id) == []
+    assert server.events(event_type="order", order_id="ORD-X") == []
+    assert server.events(event_type="order", order_id="x") == []
+    assert server.reject_counts(user_agent=agent)["bad_signature"] == 4
 
 
 def test_macro_style_template_from_an_ad_network(clicked):
@@ -197,7 +211,7 @@ def test_macro_style_template_from_an_ad_network(clicked):
     with server.client() as http:
         response = http.get(f"/postback?{query}")
     assert response.status_code == 200, response.text
-    [order] = server.wait_events(1, event_type="order")
+    [order] = server.wait_events(1, event_type="order", click_id=click_id)
     assert (order["order_id"], order["amount"], order["order_status"]) == (
         "NET-55",
         "35.00",
@@ -205,14 +219,7 @@ def test_macro_style_template_from_an_ad_network(clicked):
     )
 
 
-# -- evidence: a browser's order never pre-empts a signed postback (one server for these) --
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory, geo_db: tuple[Path, dict]) -> Iterator:
-    proc = ServerProcess(tmp_path_factory.mktemp("evidence"), {"ADTRACK_GEOIP_DB": str(geo_db[0])})
-    yield proc.start()
-    proc.stop()
-
-
+# -- evidence: a browser's order never pre-empts a signed postback (one click for these) ---
 @pytest.fixture(scope="module")
 def shared_click(shared: ServerProcess) -> tuple[ServerProcess, dict, str]:
     world = shared.seed()
