@@ -3,38 +3,65 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.server import ServerProcess
 
 
-def _metric(text: str, name: str, labels: str = "") -> float:
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, geo_db: tuple[Path, dict]) -> Iterator:
+    """One server for the module (the admin-token test starts its own fresh one)."""
+    proc = ServerProcess(tmp_path_factory.mktemp("ops"), {"ADTRACK_GEOIP_DB": str(geo_db[0])})
+    yield proc.start()
+    proc.stop()
+
+
+def _metric(text: str, name: str, labels: str = "", default: float | None = None) -> float:
+    """A sample's value; `default` for one not yet exported (a counter before its first hit)."""
     pattern = re.escape(name + (("{" + labels + "}") if labels else "")) + r" ([0-9.e+-]+)$"
     match = re.search(pattern, text, re.M)
+    if match is None and default is not None:
+        return default
     assert match, f"{name}{{{labels}}} not in metrics"
     return float(match.group(1))
+
+
+def _scrape(server: ServerProcess) -> str:
+    server.wait_drained()
+    with server.client() as http:
+        response = http.get("/metrics")
+    assert response.headers["content-type"].startswith("text/plain")
+    return response.text
 
 
 def test_metrics_count_hits_rejects_spool_and_inserts(server):
     world = server.seed()
     site = world["site"]["site_key"]
+    # The module's server is shared: each counter is compared with its value before the hits.
+    before = _scrape(server)
     with server.client() as http:
         for _ in range(3):
             http.get("/p.gif", params={"s": site})
         http.get("/p.gif", params={"s": "nope"})
         http.get(f"/c/{world['link']['code']}")
-    server.wait_events(4)
-    server.wait_drained()
-    with server.client() as http:
-        response = http.get("/metrics")
-    assert response.headers["content-type"].startswith("text/plain")
-    text = response.text
-    assert _metric(text, "adtrack_hits_total", 'type="impression"') == 3
-    assert _metric(text, "adtrack_hits_total", 'type="click"') == 1
-    assert _metric(text, "adtrack_rejects_total", 'reason="unknown_site",stage="edge"') == 1
-    assert _metric(text, "adtrack_loaded_rows_total", 'table="events"') == 4
-    assert _metric(text, "adtrack_loaded_rows_total", 'table="rejects"') == 1
+    server.wait_events(4, site_key=site)
+    text = _scrape(server)
+
+    def grown(name: str, labels: str = "") -> float:
+        return _metric(text, name, labels) - _metric(before, name, labels, default=0)
+
+    assert grown("adtrack_hits_total", 'type="impression"') == 3
+    assert grown("adtrack_hits_total", 'type="click"') == 1
+    assert grown("adtrack_rejects_total", 'reason="unknown_site",stage="edge"') == 1
+    assert grown("adtrack_loaded_rows_total", 'table="events"') == 4
+    assert grown("adtrack_loaded_rows_total", 'table="rejects"') == 1
     assert _metric(text, "adtrack_spool_bytes") == 0
-    assert _metric(text, "adtrack_inserts_total") >= 2
-    assert _metric(text, "adtrack_insert_seconds_total") > 0
-    assert _metric(text, "adtrack_enrich_seconds_total", 'step="put_geo"') > 0
+    assert grown("adtrack_inserts_total") >= 2
+    assert grown("adtrack_insert_seconds_total") > 0
+    assert grown("adtrack_enrich_seconds_total", 'step="put_geo"') > 0
     assert "# TYPE adtrack_spool_segments gauge" in text
 
 
