@@ -4,18 +4,30 @@ link tagged with the page's `vid` records the click for that visitor."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
+import pytest
 
-from app.store.client import open_store
 from app.tracker.edge import GIF
+from tests.support.server import ServerProcess
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, geo_db: tuple[Path, dict]) -> Iterator:
+    """One server for the module; each test seeds its own site and link."""
+    proc = ServerProcess(tmp_path_factory.mktemp("referral"), {"ADTRACK_GEOIP_DB": str(geo_db[0])})
+    yield proc.start()
+    proc.stop()
 
 
 def test_sharer_lands_in_referrer_id_and_a_bad_one_is_rejected(server):
     world = server.seed()
     site = world["site"]["site_key"]
-    with server.client() as http:
+    http, agent = server.tagged()
+    with http:
         pixel = http.get(
             "/p.gif",
             params={"s": site, "e": "visit", "vid": "friend-1", "ref_id": "sharer.A-1", "pv": "p1"},
@@ -46,19 +58,14 @@ def test_sharer_lands_in_referrer_id_and_a_bad_one_is_rejected(server):
         (1, "field_too_long", "ref_id"),
         (2, "invalid_field", "ref_id"),
     ]
-    server.wait_events(3)
+    server.wait_events(3, site_key=site)
     server.wait_drained()
-    rejects = server.rejects()
-    assert rejects["by_reason"] == {"invalid_field": 2, "field_too_long": 1}
-    assert {r["field"] for r in rejects["rejects"]} == {"ref_id"}
-    server.stop()
-    store = open_store(f"chdb://{server.data_dir / 'clickhouse'}")
-    try:
-        rows = store.query(
-            "SELECT visitor_id, event_type, referrer_id FROM events ORDER BY visitor_id, event_type"
-        )
-    finally:
-        store.close()
+    assert server.reject_counts(user_agent=agent) == {"invalid_field": 2, "field_too_long": 1}
+    mine = [r for r in server.rejects()["rejects"] if r["user_agent"] == agent]
+    assert {r["field"] for r in mine} == {"ref_id"}
+    rows = sorted(
+        (r["visitor_id"], r["event_type"], r["referrer_id"]) for r in server.events(site_key=site)
+    )
     assert rows == [
         ("friend-1", "visit", "sharer.A-1"),
         ("friend-3", "event", ""),
@@ -81,7 +88,7 @@ def test_a_tagged_link_records_the_click_for_the_pages_visitor(server):
         assert "vid" not in query  # never forwarded to the landing page
     landing = parse_qs(urlsplit(tagged.headers["location"]).query)
     assert landing["utm_source"] == ["qq"] and landing["p"] == ["1"]
-    clicks = {r["click_id"]: r for r in server.wait_events(2, event_type="click")}
+    clicks = {r["click_id"]: r for r in server.wait_events(2, event_type="click", link_code=code)}
     assert clicks[landing["adt_cid"][0]]["visitor_id"] == "page-visitor_1"
     cookie_id = bad.headers["set-cookie"].split("adt_vid=", 1)[1].split(";", 1)[0]
     bad_cid = parse_qs(urlsplit(bad.headers["location"]).query)["adt_cid"][0]
