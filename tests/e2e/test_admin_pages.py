@@ -17,6 +17,11 @@ pytestmark = pytest.mark.browser
 _ITEM = r"/admin/catalog/{plural}/([^/?]+)\?notice=created$"
 
 
+@pytest.fixture(scope="module")
+def server(e2e_server: ServerProcess) -> ServerProcess:
+    return e2e_server
+
+
 @pytest.fixture
 def page(chromium: Browser) -> Iterator[Page]:
     context = chromium.new_context()

@@ -88,6 +88,12 @@ class Pages:
         self._httpd.server_close()
 
 
+@pytest.fixture(scope="module")
+def server(e2e_server: ServerProcess) -> ServerProcess:
+    """The e2e modules' server: each test seeds its own world and reads only its rows."""
+    return e2e_server
+
+
 @pytest.fixture
 def pages() -> Iterator[Pages]:
     with Pages() as served:
@@ -160,7 +166,16 @@ def _world(server: ServerProcess, pages: Pages) -> dict[str, Any]:
     world["shop"] = response.json()
     pages.sites = {"partner": world["site"]["site_key"], "shop": world["shop"]["site_key"]}
     pages.values = {"TRACKER": server.base_url, "LINK": world["link"]["url"]}
+    # The server is shared: rejects are counted from here (earlier tests' hits all loaded).
+    server.wait_drained()
+    world["rejects_before"] = server.rejects()["by_reason"]
     return world
+
+
+def _no_new_rejects(server: ServerProcess, world: dict[str, Any]) -> None:
+    """Not one hit refused since `_world`, on any site."""
+    server.wait_drained()
+    assert server.rejects()["by_reason"] == world["rejects_before"]
 
 
 def _wait_rows(
@@ -213,7 +228,7 @@ def test_partner_click_to_landing_order(server: ServerProcess, pages: Pages, con
     assert page.url.endswith(f"adt_cid={click_id}")  # no vid forwarded
     assert click["visitor_id"] == partner_visit["visitor_id"]  # impression → click: one person
     visit = _wait_rows(server, event_type="visit", site_key=shop_site)[0]
-    order = _wait_rows(server, event_type="order", order_id="o-1")[0]
+    order = _wait_rows(server, event_type="order", order_id="o-1", site_key=shop_site)[0]
     signup = _wait_rows(server, event_type="event", site_key=shop_site, where=_named("signup"))[0]
 
     # The partner page's own visit, from its own visitor cookie.
@@ -262,8 +277,7 @@ def test_partner_click_to_landing_order(server: ServerProcess, pages: Pages, con
     assert set(added) <= {"globalsBefore", "adtrack"}
     assert set(hits) == {("ping", "/e")}  # sendBeacon
     assert errors == []
-    server.wait_drained()
-    assert server.rejects()["by_reason"] == {}
+    _no_new_rejects(server, world)
 
 
 def test_landing_hits_belong_to_the_partner_of_the_click(
@@ -276,7 +290,7 @@ def test_landing_hits_belong_to_the_partner_of_the_click(
     page.click("#offer")
     _loaded(page)
     click = _wait_rows(server, event_type="click", link_code=world["link"]["code"])[0]
-    order = _wait_rows(server, event_type="order", order_id="o-1")[0]
+    order = _wait_rows(server, event_type="order", order_id="o-1", site_key=pages.sites["shop"])[0]
     assert (click["partner_id"], click["channel"]) == ("nmg-portal", "local_portal")
     assert (order["partner_id"], order["channel"]) == ("nmg-portal", "local_portal")
 
@@ -289,17 +303,17 @@ def test_reloading_the_landing_page_does_not_double_the_order(
     page, errors = _open(context)
     page.goto(world["link"]["url"])
     _loaded(page)
-    first = _wait_rows(server, event_type="order", order_id="o-1")[0]
+    first = _wait_rows(server, event_type="order", order_id="o-1", site_key=shop_site)[0]
 
     page.reload()
     _loaded(page)
     visits = _wait_rows(server, 2, event_type="visit", site_key=shop_site)
     assert len({v["pageview_id"] for v in visits}) == 2
     # The reloaded page sent the order again; the loader dropped it as a duplicate.
-    dropped = _wait_rejects(server, "duplicate_order")
+    dropped = _wait_rejects(server, "duplicate_order", site_key=shop_site)
     assert '"o-1"' in dropped[0]["raw"]
     server.wait_drained()
-    orders = server.events(event_type="order")
+    orders = server.events(event_type="order", site_key=shop_site)
     assert [o["event_id"] for o in orders] == [first["event_id"]]
     assert errors == []
 
@@ -326,24 +340,27 @@ def test_without_sendbeacon_the_snippet_falls_back(
     _loaded(page)
     click = _wait_rows(server, event_type="click", link_code=world["link"]["code"])[0]
     visit = _wait_rows(server, event_type="visit", site_key=pages.sites["shop"])[0]
-    order = _wait_rows(server, event_type="order", order_id="o-1")[0]
+    order = _wait_rows(server, event_type="order", order_id="o-1", site_key=pages.sites["shop"])[0]
     assert visit["click_id"] == order["click_id"] == click["click_id"]
     assert visit["visitor_id"] == order["visitor_id"] != ""
     assert Decimal(order["amount"]) == Decimal("88.50")
     assert set(hits) == {transport}
     assert errors == []
-    server.wait_drained()
-    assert server.rejects()["by_reason"] == {}
+    _no_new_rejects(server, world)
 
 
-def _wait_rejects(server: ServerProcess, reason: str, timeout: float = 20) -> list[dict]:
+def _wait_rejects(
+    server: ServerProcess, reason: str, site_key: str, timeout: float = 20
+) -> list[dict]:
+    """The site's rejects for `reason`, once there is one."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         rows = server.rejects(reason=reason)["rejects"]
+        rows = [row for row in rows if row["site_key"] == site_key]
         if rows:
             return rows
         time.sleep(0.1)
-    raise AssertionError(f"no {reason} reject within {timeout}s")
+    raise AssertionError(f"no {reason} reject for {site_key} within {timeout}s")
 
 
 def test_leaving_the_page_sends_time_on_page_once(server: ServerProcess, pages: Pages, context):
@@ -365,7 +382,11 @@ def test_leaving_the_page_sends_time_on_page_once(server: ServerProcess, pages: 
     assert leave["session_id"] == visit["session_id"]
     assert 350 <= leave["duration_ms"] < 60_000
     server.wait_drained()
-    leaves = [r for r in server.events(event_type="event") if r["event_name"] == "page_leave"]
+    leaves = [
+        r
+        for r in server.events(event_type="event", site_key=site)
+        if r["event_name"] == "page_leave"
+    ]
     assert len(leaves) == 1
     assert errors == []
 
@@ -397,7 +418,11 @@ def test_hidden_page_sends_visible_time_once_per_hidden_period(
     _wait_rows(server, 2, event_type="visit", site_key=site)
     leaves = _wait_rows(server, 2, event_type="event", site_key=site, where=_named("page_leave"))
     server.wait_drained()
-    leaves = [r for r in server.events(event_type="event") if r["event_name"] == "page_leave"]
+    leaves = [
+        r
+        for r in server.events(event_type="event", site_key=site)
+        if r["event_name"] == "page_leave"
+    ]
     assert len(leaves) == 2
     durations = sorted(r["duration_ms"] for r in leaves)
     assert {r["pageview_id"] for r in leaves} == {visit["pageview_id"]}
@@ -505,5 +530,4 @@ def test_a_share_link_brings_a_friend_who_carries_the_sharer(
     finally:
         friend.close()
     assert errors == []
-    server.wait_drained()
-    assert server.rejects()["by_reason"] == {}
+    _no_new_rejects(server, world)
