@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from tests.support.cli import migrated_template  # noqa: F401 (a session fixture, CLI tests)
 from tests.support.fake_npm import fake_npm  # noqa: F401 (a fixture for the fetch tests)
 from tests.support.mmdb import build_test_mmdb
 from tests.support.server import ServerProcess

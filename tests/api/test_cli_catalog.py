@@ -1,58 +1,58 @@
 """`adtrack advertisers|campaigns|sites|links|events|rejects` as a subprocess, with a running
-server (through its admin API) and without one (straight into the store)."""
+server (through its admin API) and without one (straight into the store).
+
+The servers' tests share one server (started without ADTRACK_ADMIN_TOKEN, so it keeps its
+token in the data dir), each test with its own catalog and reading its own rows. Each runs
+the commands it is about as processes; set-up and refused input go through `app.cli.main`
+in this process (neither opens the store).
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.support.server import REPO, free_port
-
-DIRECT = "using the store directly"
-
-
-def adtrack(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.support.cli import (
+    DIRECT,
+    adtrack,
+    adtrack_here,
+    assert_bad_input,
+    ok_json,
+)
+from tests.support.cli import offline_env as offline_env  # a fixture
+from tests.support.server import ServerProcess
 
 
-def ok_json(env: dict[str, str], *args: str) -> dict | list:
-    result = adtrack(env, *args, "--json")
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+def build_catalog(
+    env: dict[str, str],
+    partner: str,
+    landing: str = "https://shop.example.com/a?x=1",
+    run: Callable[..., Any] = adtrack,
+) -> dict:
+    def add(*args: str) -> Any:
+        return ok_json(env, *args, run=run)
 
-
-def build_catalog(env: dict[str, str], landing: str = "https://shop.example.com/a?x=1") -> dict:
-    adv = ok_json(env, "advertisers", "add", "China Mobile 商城")
-    cmp_ = ok_json(env, "campaigns", "add", "Data plan Q4", "--advertiser", adv["id"])
-    ok_json(env, "partners", "add", "--id", "nmg-portal", "--name", "Hohhot Portal Co.")
-    site = ok_json(
-        env,
+    adv = add("advertisers", "add", "China Mobile 商城")
+    cmp_ = add("campaigns", "add", "Data plan Q4", "--advertiser", adv["id"])
+    add("partners", "add", "--id", partner, "--name", "Hohhot Portal Co.")
+    site = add(
         "sites",
         "add",
         "Hohhot Portal",
         "--partner",
-        "nmg-portal",
+        partner,
         "--domain",
         "portal.example.cn",
         "--channel",
         "local_portal",
     )
-    link = ok_json(
-        env,
+    link = add(
         "links",
         "add",
         "--campaign",
@@ -69,26 +69,44 @@ def build_catalog(env: dict[str, str], landing: str = "https://shop.example.com/
     return {"advertiser": adv, "campaign": cmp_, "site": site, "link": link}
 
 
-def assert_bad_input(result: subprocess.CompletedProcess[str], *words: str) -> None:
-    assert result.returncode == 2, (result.returncode, result.stderr)
-    assert result.stdout == ""
-    for word in words:
-        assert word in result.stderr
+class TokenFileServer(ServerProcess):
+    """A server started without ADTRACK_ADMIN_TOKEN: it makes <data dir>/admin_token, which
+    the tests' own admin client reads."""
+
+    def token(self) -> str:
+        return (self.data_dir / "admin_token").read_text("utf-8").strip()
+
+    def admin(self) -> Any:
+        return self.client(headers={"Authorization": f"Bearer {self.token()}"})
 
 
-@pytest.fixture
-def offline_env(tmp_path: Path) -> dict[str, str]:
-    """Settings for a data dir no server runs on (nothing listens on the port)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ADTRACK_")}
-    env.update(ADTRACK_DATA_DIR=str(tmp_path / "offline"), ADTRACK_PORT=str(free_port()))
-    return env
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, geo_db) -> Iterator[TokenFileServer]:
+    data_dir = tmp_path_factory.mktemp("cli-server") / "data"
+    env = {"ADTRACK_GEOIP_DB": str(geo_db[0]), "ADTRACK_ADMIN_TOKEN": ""}
+    proc = TokenFileServer(data_dir, env).start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def env(server: TokenFileServer) -> dict[str, str]:
+    """The commands' settings for the server, its admin token in ADTRACK_ADMIN_TOKEN."""
+    return {**server.env, "ADTRACK_ADMIN_TOKEN": server.token()}
+
+
+def keys(server: ServerProcess, plural: str, key: str = "id") -> set[str]:
+    """The keys of the server's `plural` now (the rows a test did not make)."""
+    with server.admin() as http:
+        return {row[key] for row in http.get(f"/api/v1/{plural}").json()}
 
 
 # -- (a) a server is running: the commands go through its admin API ------------------------
 
 
-def test_with_a_server_commands_go_through_the_api_and_links_are_live_at_once(server):
-    world = build_catalog(server.env)
+def test_with_a_server_commands_go_through_the_api_and_links_are_live_at_once(server, env):
+    before = keys(server, "advertisers")
+    world = build_catalog(env, "nmg-portal-live")
     link = world["link"]
     # The server's hit path knows the link the moment the command returns.
     with server.client() as http:
@@ -101,41 +119,48 @@ def test_with_a_server_commands_go_through_the_api_and_links_are_live_at_once(se
     with server.admin() as http:
         assert http.get(f"/api/v1/links/{link['code']}").json()["placement_id"] == "home-banner"
         advertisers = http.get("/api/v1/advertisers").json()
-    assert [a["name"] for a in advertisers] == ["China Mobile 商城"]
+    assert [a["name"] for a in advertisers if a["id"] not in before] == ["China Mobile 商城"]
     # Through the API, never opening the store (which the server holds).
-    result = adtrack(server.env, "links", "list")
+    result = adtrack(env, "links", "list")
     assert result.returncode == 0
     assert DIRECT not in result.stderr
 
 
-def test_with_a_server_lists_as_table_json_and_csv(server):
-    world = build_catalog(server.env)
-    table = adtrack(server.env, "sites", "list")
+def test_with_a_server_lists_as_table_json_and_csv(server, env):
+    sites_before, links_before = keys(server, "sites", "site_key"), keys(server, "links", "code")
+    world = build_catalog(env, "nmg-portal-lists", run=adtrack_here)
+    table = adtrack(env, "sites", "list")
     assert table.returncode == 0, table.stderr
-    header, row = table.stdout.splitlines()
+    header, *rows = table.stdout.splitlines()
     assert header.split() == ["site_key", "name", "partner", "domain", "channel", "status"]
-    assert row.split()[0] == world["site"]["site_key"]
+    assert sorted(r.split()[0] for r in rows) == sorted({*sites_before, world["site"]["site_key"]})
+    [row] = [r for r in rows if r.split()[0] not in sites_before]
     assert "Hohhot Portal" in row
 
-    [site] = ok_json(server.env, "sites", "list")
+    listed = ok_json(env, "sites", "list")
+    assert len(listed) == len(sites_before) + 1
+    [site] = [s for s in listed if s["site_key"] not in sites_before]
     timestamps = ("created_at", "updated_at")  # stored to the millisecond, answered to the µs
     assert {k: v for k, v in site.items() if k not in timestamps} == {
         k: v for k, v in world["site"].items() if k not in timestamps
     }
 
-    links_csv = adtrack(server.env, "links", "list", "--csv")
+    links_csv = adtrack(env, "links", "list", "--csv")
     assert links_csv.returncode == 0, links_csv.stderr
-    [row] = list(csv.DictReader(io.StringIO(links_csv.stdout)))
+    csv_rows = list(csv.DictReader(io.StringIO(links_csv.stdout)))
+    assert len(csv_rows) == len(links_before) + 1
+    [row] = [r for r in csv_rows if r["code"] not in links_before]
     assert row["code"] == world["link"]["code"]
     assert row["landing_url"] == "https://shop.example.com/a?x=1"
     assert row["url"] == world["link"]["url"]
 
 
-def test_with_a_server_bad_input_exits_2_naming_the_field(server):
-    world = build_catalog(server.env)
+def test_with_a_server_bad_input_exits_2_naming_the_field(server, env):
+    links_before, campaigns_before = keys(server, "links", "code"), keys(server, "campaigns")
+    world = build_catalog(env, "nmg-portal-refusals", run=adtrack_here)
     # Refused by the API (the reference check needs the store), mapped to exit 2.
-    result = adtrack(
-        server.env,
+    result = adtrack_here(
+        env,
         "links",
         "add",
         "--campaign",
@@ -146,10 +171,10 @@ def test_with_a_server_bad_input_exits_2_naming_the_field(server):
         "https://x.cn/",
     )
     assert_bad_input(result, "campaign_id", "--campaign", "no campaign has this id")
-    result = adtrack(server.env, "campaigns", "add", "C", "--advertiser", "adv_nosuchone")
+    result = adtrack_here(env, "campaigns", "add", "C", "--advertiser", "adv_nosuchone")
     assert_bad_input(result, "advertiser_id", "--advertiser", "no advertiser has this id")
-    result = adtrack(
-        server.env,
+    result = adtrack_here(
+        env,
         "links",
         "add",
         "--campaign",
@@ -160,8 +185,8 @@ def test_with_a_server_bad_input_exits_2_naming_the_field(server):
         "javascript:alert(1)",
     )
     assert_bad_input(result, "landing_url", "--landing", "http or https")
-    result = adtrack(
-        server.env,
+    result = adtrack_here(
+        env,
         "sites",
         "add",
         "S",
@@ -173,22 +198,21 @@ def test_with_a_server_bad_input_exits_2_naming_the_field(server):
         "local portal",
     )
     assert_bad_input(result, "channel", "--channel")
-    result = adtrack(server.env, "advertisers", "add", "  ")
+    result = adtrack_here(env, "advertisers", "add", "  ")
     assert_bad_input(result, "name")
-    result = adtrack(server.env, "events", "tail", "--limit", "0")
+    result = adtrack_here(env, "events", "tail", "--limit", "0")
     assert_bad_input(result, "--limit")
-    with server.admin() as http:
-        links = http.get("/api/v1/links").json()
-        campaigns = http.get("/api/v1/campaigns").json()
-    assert [x["code"] for x in links] == [world["link"]["code"]]  # nothing else was saved
-    assert [c["id"] for c in campaigns] == [world["campaign"]["id"]]
+    # Nothing else was saved.
+    assert keys(server, "links", "code") - links_before == {world["link"]["code"]}
+    assert keys(server, "campaigns") - campaigns_before == {world["campaign"]["id"]}
 
 
-def test_with_a_server_the_token_comes_from_the_data_dir(make_server):
-    server = make_server(ADTRACK_ADMIN_TOKEN="")  # the server writes <data dir>/admin_token
+def test_with_a_server_the_token_comes_from_the_data_dir(server):
     env = {k: v for k, v in server.env.items() if k != "ADTRACK_ADMIN_TOKEN"}
-    assert (server.data_dir / "admin_token").is_file()
-    assert ok_json(env, "advertisers", "list") == []
+    assert (server.data_dir / "admin_token").is_file()  # the server wrote it, having none
+    with server.admin() as http:
+        advertisers = http.get("/api/v1/advertisers").json()
+    assert ok_json(env, "advertisers", "list") == advertisers
 
     wrong = adtrack(env, "advertisers", "list", "--token", "not-the-token")
     assert wrong.returncode == 1
@@ -196,26 +220,30 @@ def test_with_a_server_the_token_comes_from_the_data_dir(make_server):
     assert DIRECT not in wrong.stderr  # a refusal is not a reason to open the store
 
 
-def test_with_a_server_events_tail_and_rejects(server):
-    world = build_catalog(server.env)
+def test_with_a_server_events_tail_and_rejects(server, env):
+    clicks_before = {e["click_id"] for e in server.events(event_type="click")}
+    world = build_catalog(env, "nmg-portal-events", run=adtrack_here)
+    code = world["link"]["code"]
     with server.client() as http:
-        click = http.get(f"/c/{world['link']['code']}", follow_redirects=False)
+        click = http.get(f"/c/{code}", follow_redirects=False)
         assert http.get("/c/nosuchlink", follow_redirects=False).status_code == 404
     click_id = click.headers["location"].split("adt_cid=")[1]
-    server.wait_events(1, event_type="click")
+    server.wait_events(1, event_type="click", link_code=code)
     server.wait_drained()
 
-    [event] = ok_json(server.env, "events", "tail", "--type", "click")
-    assert (event["click_id"], event["link_code"]) == (click_id, world["link"]["code"])
-    assert ok_json(server.env, "events", "tail", "--type", "impression") == []
-    table = adtrack(server.env, "events", "tail")
+    clicks = ok_json(env, "events", "tail", "--type", "click")
+    assert len(clicks) == len(clicks_before) + 1
+    [event] = [e for e in clicks if e["click_id"] not in clicks_before]
+    assert (event["click_id"], event["link_code"]) == (click_id, code)
+    assert ok_json(env, "events", "tail", "--type", "impression") == []
+    table = adtrack(env, "events", "tail")
     assert table.returncode == 0
     assert click_id in table.stdout
 
-    rejects = ok_json(server.env, "rejects", "--reason", "unknown_link")
-    assert [r["raw"] for r in rejects["rejects"]] == ["nosuchlink"]
+    rejects = ok_json(env, "rejects", "--reason", "unknown_link")
+    assert [r["raw"] for r in rejects["rejects"]] == ["nosuchlink"]  # no other test's
     assert rejects["by_reason"]["unknown_link"] == 1
-    table = adtrack(server.env, "rejects")
+    table = adtrack(env, "rejects")
     assert "unknown_link" in table.stdout
 
 
@@ -225,7 +253,7 @@ def test_with_a_server_events_tail_and_rejects(server):
 def test_without_a_server_commands_write_the_store_and_a_server_then_lists_them(
     offline_env, make_server
 ):
-    world = build_catalog(offline_env)
+    world = build_catalog(offline_env, "nmg-portal")  # the first command migrates the store
     listed = adtrack(offline_env, "links", "list", "--json")
     assert listed.returncode == 0
     assert DIRECT in listed.stderr
@@ -253,8 +281,8 @@ def test_without_a_server_commands_write_the_store_and_a_server_then_lists_them(
         "--site",
         "no site has this key",
     )
-    assert_bad_input(
-        adtrack(
+    assert_bad_input(  # refused by the input model, before the store (so in this process)
+        adtrack_here(
             offline_env,
             "links",
             "add",
@@ -296,14 +324,13 @@ def test_without_a_server_commands_write_the_store_and_a_server_then_lists_them(
 
 def test_without_a_server_an_explicit_url_is_not_silently_bypassed(offline_env):
     url = f"http://127.0.0.1:{offline_env['ADTRACK_PORT']}"
-    result = adtrack(offline_env, "advertisers", "list", "--url", url)
+    result = adtrack_here(offline_env, "advertisers", "list", "--url", url)
     assert result.returncode == 1
     assert "no server answers" in result.stderr
     assert not Path(offline_env["ADTRACK_DATA_DIR"]).exists()  # the store was not opened
 
 
-def test_the_store_held_by_a_server_elsewhere_is_a_clear_failure(make_server, offline_env):
-    server = make_server()
+def test_the_store_held_by_a_server_elsewhere_is_a_clear_failure(server, offline_env):
     env = {**offline_env, "ADTRACK_DATA_DIR": str(server.data_dir)}  # wrong port, same dir
     result = adtrack(env, "advertisers", "list")
     assert result.returncode == 1
