@@ -33,7 +33,8 @@ from app.ingest.geoip_db import GeoFetchError, fetch_geolite
 from app.settings import Settings, load_settings
 from app.store import catalog
 from app.store.client import Store, open_store
-from tests.support.server import ADMIN_TOKEN, REPO, free_port
+from tests.support.cli import copy_of
+from tests.support.server import ADMIN_TOKEN, REPO, ServerProcess, free_port
 
 GEOIP_CACHE = Path(__file__).resolve().parents[2] / ".cache" / "geoip"
 # A fixed period, so the tests do not depend on today: 14 days to local midnight 2026-11-20.
@@ -359,56 +360,97 @@ def test_bulk_rerun_of_the_same_plan_adds_nothing(bulk) -> None:
     assert _one(store, "SELECT count() FROM events") == before
 
 
-def _bulk_elsewhere(data_dir: Path, geo: Path, port: int) -> dict[str, Any]:
-    """run_bulk in a child process: chDB admits one data dir per process, and this one's is
-    the module's store."""
+def _bulk_elsewhere(
+    data_dirs: list[Path], geo: Path, plan: Plan = PLAN, chunk_rows: int = 15_000
+) -> list[dict[str, Any]]:
+    """run_bulk of `plan` into each data dir, each in a child process of its own (run side by
+    side): chDB admits one data dir per process, and this one's is the module's store."""
     code = (
         "import json, sys; from pathlib import Path\n"
         "from app.demo.bulk import StoreBusy, run_bulk\n"
         "from app.demo.traffic import Plan\n"
         "from app.settings import load_settings\n"
-        "d, geo, port, plan = sys.argv[1], sys.argv[2], int(sys.argv[3]), json.loads(sys.argv[4])\n"
+        "d, geo, port, plan, rows = sys.argv[1], sys.argv[2], int(sys.argv[3]), "
+        "json.loads(sys.argv[4]), int(sys.argv[5])\n"
         "settings = load_settings(data_dir=Path(d), geoip_db=Path(geo), port=port)\n"
         "try:\n"
-        "    r = run_bulk(settings, Plan(**plan), chunk_rows=15_000)\n"
+        "    r = run_bulk(settings, Plan(**plan), chunk_rows=rows)\n"
         "except StoreBusy as exc:\n"
         "    print(json.dumps({'error': str(exc)})); sys.exit(0)\n"
         "print(json.dumps({'loaded': r.loaded, 'rejected': r.rejected,\n"
         "                  'by_type': dict(r.stats.by_type)}))\n"
     )
-    plan = {"days": PLAN.days, "events": PLAN.events, "seed": PLAN.seed, "end_ms": PLAN.end_ms}
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(data_dir), str(geo), str(port), json.dumps(plan)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    fields = {"days": plan.days, "events": plan.events, "seed": plan.seed, "end_ms": plan.end_ms}
+    children = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                code,
+                str(data_dir),
+                str(geo),
+                str(free_port()),
+                json.dumps(fields),
+                str(chunk_rows),
+            ],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for data_dir in data_dirs
+    ]
+    answers = []
+    for child in children:
+        out, err = child.communicate(timeout=120)
+        assert child.returncode == 0, err
+        answers.append(json.loads(out.strip().splitlines()[-1]))
+    return answers
 
 
-def test_bulk_same_seed_fresh_store_same_counts(bulk, tmp_path: Path, geolite_path: Path) -> None:
-    result, _, _ = bulk
-    other = _bulk_elsewhere(tmp_path / "data", geolite_path, free_port())
-    assert (other["loaded"], other["rejected"]) == (result.loaded, result.rejected)
-    assert other["by_type"] == dict(result.stats.by_type)
+def test_bulk_same_seed_fresh_store_same_counts(
+    tmp_path: Path, geolite_path: Path, migrated_template: Path
+) -> None:
+    # Two processes, each on an empty store of its own: the same seed gives the same counts.
+    # A few thousand events in chunks, among them both kinds of orders and an edge reject.
+    events = 3000
+    plan = Plan(days=2, events=events, seed=_seed_with_orders(events, rejects=True), end_ms=END_MS)
+    stores = [copy_of(migrated_template, tmp_path / name) for name in ("a", "b")]
+    first, second = _bulk_elsewhere(stores, geolite_path, plan, chunk_rows=1000)
+    assert first == second
+    assert set(first["by_type"]) == {"impression", "click", "visit", "event", "order"}
+    assert first["rejected"] > 0 and first["loaded"] > 0.85 * events
 
 
 # -- http: through a real server ------------------------------------------------------------
-def _seed_with_orders(events: int) -> int:
-    """The first seed whose traffic has both kinds of orders (generation only, no server)."""
+def _seed_with_orders(events: int, *, rejects: bool = False) -> int:
+    """The first seed whose two days of traffic have both kinds of orders (and edge rejects,
+    if asked for): generation only, no store."""
     world = offline_world()
     for seed in range(200):
         traffic = Traffic(world, Plan(days=2, events=events, seed=seed, end_ms=END_MS))
         records = [r for day, _ in traffic.days() for r in day if r["event_type"] == "order"]
-        if any(r.get("_src") for r in records) and any(not r.get("_src") for r in records):
+        if (
+            any(r.get("_src") for r in records)
+            and any(not r.get("_src") for r in records)
+            and (traffic.stats.rejects or not rejects)
+        ):
             return seed
     raise AssertionError("no seed gives orders")
 
 
-def test_http_mode_through_a_real_server(make_server, geolite_path: Path) -> None:
-    server = make_server(ADTRACK_GEOIP_DB=str(geolite_path))
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, geolite_path: Path) -> Iterator[ServerProcess]:
+    """One server on the real GeoLite2 database: the http demo's target, and the holder of
+    the store that bulk must refuse (which writes nothing to it)."""
+    proc = ServerProcess(
+        tmp_path_factory.mktemp("demo-server") / "data", {"ADTRACK_GEOIP_DB": str(geolite_path)}
+    ).start()
+    yield proc
+    proc.stop()
+
+
+def test_http_mode_through_a_real_server(server: ServerProcess) -> None:
     events = 1500
     plan = Plan(days=2, events=events, seed=_seed_with_orders(events), end_ms=END_MS)
     result = run_http(server.base_url, ADMIN_TOKEN, plan, concurrency=8, rate=0)
@@ -443,14 +485,13 @@ def test_http_mode_through_a_real_server(make_server, geolite_path: Path) -> Non
 
 
 def test_bulk_refuses_while_a_server_holds_the_store(
-    make_server, geolite_path: Path, tmp_path: Path
+    server: ServerProcess, geolite_path: Path
 ) -> None:
-    server = make_server(tmp_path / "held", ADTRACK_GEOIP_DB=str(geolite_path))
-    settings = load_settings(data_dir=tmp_path / "held", geoip_db=geolite_path, port=server.port)
+    settings = load_settings(data_dir=server.data_dir, geoip_db=geolite_path, port=server.port)
     with pytest.raises(StoreBusy, match="--mode http"):
         run_bulk(settings, PLAN)
     # Even when the probe misses it (another port), the engine's own lock refuses.
-    answer = _bulk_elsewhere(tmp_path / "held", geolite_path, free_port())
+    [answer] = _bulk_elsewhere([server.data_dir], geolite_path)
     assert "server holds it" in answer["error"]
 
 
