@@ -219,8 +219,8 @@ def _figures(result: funnel.Funnel) -> dict:
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory, geo_db):
-    w = world(tmp_path_factory.mktemp("funnel"), geo_db[0])
+def loaded(tmp_path_factory, geo_db, migrated_template):
+    w = world(tmp_path_factory.mktemp("funnel"), geo_db[0], template=migrated_template)
     sites = {channel: (key, channel) for channel, key in w.sites.items()}
     records, truth = _generate(random.Random(20240301), sites, w.landing, 1500)
     assert w.load(records) == len(records)

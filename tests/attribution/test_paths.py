@@ -141,9 +141,9 @@ ORDERS, REVENUE = 9, 10.50 + 20 + 5 + 7.25 + 3 + 4 + 1.25 + 6 + 2
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory, geo_db):
+def loaded(tmp_path_factory, geo_db, migrated_template):
     sites = (("Portal", "p1", PORTAL), ("Forum", "p2", FORUM), ("Search", "p3", SEARCH))
-    w = world(tmp_path_factory.mktemp("paths"), geo_db[0], sites)
+    w = world(tmp_path_factory.mktemp("paths"), geo_db[0], sites, template=migrated_template)
     script = Script(w.sites, w.landing)
     _script(script)
     assert w.load(script.records) == len(script.records)

@@ -164,8 +164,8 @@ def _brute_pages(truth, flt, top) -> dict:
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory, geo_db):
-    w = world(tmp_path_factory.mktemp("trajectories"), geo_db[0])
+def loaded(tmp_path_factory, geo_db, migrated_template):
+    w = world(tmp_path_factory.mktemp("trajectories"), geo_db[0], template=migrated_template)
     records, truth = _generate(random.Random(20240302), w.sites, w.landing, 700)
     assert w.load(records) == len(records)
     assert w.store.query("SELECT count() FROM events")[0][0] == len(records)

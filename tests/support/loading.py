@@ -16,6 +16,7 @@ from app.store import catalog
 from app.store.catalog_cache import CatalogCache
 from app.store.client import Store, open_store
 from app.store.migrate import migrate
+from tests.support.cli import copy_of
 
 # (site name, partner id, channel) of the partner sites most tests use.
 PARTNER_SITES = (("Portal", "p1", "national_portal"), ("Forum", "p2", "forum"))
@@ -53,12 +54,19 @@ def _cache(store: Store) -> CatalogCache:
 
 
 def world(
-    data_dir: Path, geoip_db: Path, partner_sites: Sequence[tuple[str, str, str]] = PARTNER_SITES
+    data_dir: Path,
+    geoip_db: Path,
+    partner_sites: Sequence[tuple[str, str, str]] = PARTNER_SITES,
+    template: Path | None = None,
 ) -> World:
-    """A migrated embedded store with the partner sites and a landing site `Shop`."""
+    """A migrated embedded store with the partner sites and a landing site `Shop`; its
+    store a copy of `template`'s (the session's migrated data dir) when given."""
     settings = load_settings(data_dir=data_dir, geoip_db=geoip_db)
+    if template is not None:
+        store_dir = Path(settings.clickhouse_url.removeprefix("chdb://"))
+        copy_of(template / store_dir.relative_to(data_dir), store_dir)
     store = open_store(settings.clickhouse_url)
-    migrate(store)
+    migrate(store)  # on a copy: finds the schema current
     sites = {}
     for name, partner, channel in partner_sites:
         site = catalog.save(store, catalog.new_site(name, partner, f"{partner}.example", channel))
