@@ -25,6 +25,7 @@ LANGUAGES = ("zh-CN", "en")
 
 _V4_MAPPED = bytes(10) + b"\xff\xff"
 
+
 class GeoResult(NamedTuple):
     country_code: str = ""
     province: str = ""
