@@ -103,6 +103,12 @@ class Settings(BaseSettings):
     def spool_dir(self) -> Path:
         return self.data_dir / "spool"
 
+    @property
+    def catalog_file(self) -> Path:
+        """The compiled catalog the core writes on every change and the edges read (it holds
+        the advertisers' postback secrets: 0600)."""
+        return self.data_dir / "catalog.json"
+
     def local_url(self, *, public: bool = True) -> str:
         """Where this machine reaches the server these settings describe: the public URL if
         one is set and wanted, else the listen address (a wildcard means loopback)."""

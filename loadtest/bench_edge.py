@@ -94,7 +94,6 @@ class Lifespan:
 def seed(settings: Any) -> dict[str, Any]:
     """Create the catalog in the store and leave the catalog file the edge reads, as the
     core process would; the store is closed again before the edge starts."""
-    from app.serve.core import CATALOG_FILE
     from app.store import catalog as cat
     from app.store.catalog_cache import CatalogCache
     from app.store.client import open_store
@@ -187,7 +186,7 @@ def seed(settings: Any) -> dict[str, Any]:
             site.site_key, "Home top", width=300, height=250, campaign_ids=[capped.id]
         ),
     )
-    CatalogCache(store, backup_path=settings.data_dir / CATALOG_FILE).refresh()
+    CatalogCache(store, backup_path=settings.catalog_file).refresh()
     store.close()
     return {
         "advertiser": vars(adv),

@@ -33,8 +33,6 @@ from app.store.migrate import migrate
 
 log = logging.getLogger("adtrack")
 
-CATALOG_FILE = "catalog.json"
-
 
 @dataclass
 class CoreRuntime:
@@ -57,7 +55,7 @@ class CoreRuntime:
         self.store = open_store(settings.clickhouse_url, lazy=True)
         store_ready = self._prepare_store()
         self.catalog = CatalogCache(
-            self.store, settings.catalog_refresh_s, backup_path=settings.data_dir / CATALOG_FILE
+            self.store, settings.catalog_refresh_s, backup_path=settings.catalog_file
         ).start()
         if settings.loader_in_process:
             if store_ready:

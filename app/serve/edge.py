@@ -16,7 +16,6 @@ import httpx
 
 from app.ingest.spool import SpoolWriter
 from app.metrics import Metrics
-from app.serve.core import CATALOG_FILE
 from app.serve.proxy import CoreProxy
 from app.serve.supervisor import die_with_parent
 from app.settings import Settings, load_settings
@@ -48,7 +47,7 @@ class EdgeApp:
             segment_ms=settings.spool_segment_ms,
             segment_bytes=settings.spool_segment_bytes,
         )
-        self.catalog = CatalogFile(settings.data_dir / CATALOG_FILE, poll_s=1.0)
+        self.catalog = CatalogFile(settings.catalog_file, poll_s=1.0)
         self.edge = Edge(
             settings=settings,
             spool=self.spool,
