@@ -18,13 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import NDArray
-from scipy.sparse.linalg import splu
 
 from app.attribution.models.journeys import Attribution, Journey, channels_of
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 # Below this many transient states a dense LU is faster than building a sparse one; both
 # are direct solvers, so the choice never changes the answer beyond float rounding.
@@ -147,6 +149,8 @@ def _assemble(
     members: dict[str, NDArray[np.intp]],
 ) -> _Chain:
     """Counts to probabilities: Q (transient to transient) and the exit rewards."""
+    import scipy.sparse as sp  # here, not at import: every CLI command and the core load us
+
     conv_out = np.bincount(last_a, weights=np.asarray(conv, dtype=np.float64), minlength=n)
     null_out = np.bincount(last_a, weights=np.asarray(nulls, dtype=np.float64), minlength=n)
     rev_out = np.bincount(last_a, weights=np.asarray(revenue, dtype=np.float64), minlength=n)
@@ -174,6 +178,9 @@ def _from_start(
     if n <= DENSE_MAX_STATES:
         a = np.eye(n) - keep[:, None] * q.toarray()
         return np.linalg.solve(a, r)[START]
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import splu
+
     a = (sp.identity(n, format="csc") - sp.diags(keep) @ q).tocsc()
     return splu(a).solve(r)[START]
 
