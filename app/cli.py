@@ -46,7 +46,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level="warning",
         access_log=False,
         # Every request reaches the core from the edge on loopback; the client address is
-        # the one the edge vouches for (app/api/deps.py), never a header uvicorn believes.
+        # the one the edge vouches for (app/http/deps.py), never a header uvicorn believes.
         proxy_headers=False,
         server_header=False,
         lifespan="on",

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from app.catalog import service
+from app.catalog.published import row_out
 from app.cli_common import (
     BadInput,
     Failure,
@@ -36,6 +37,7 @@ from app.cli_common import (
     run_command,
 )
 from app.settings import Settings
+from app.store import event_log
 from app.store.client import Store
 
 # -- the catalog entities -----------------------------------------------------------------
@@ -108,9 +110,7 @@ def _body(model: type[BaseModel], args: argparse.Namespace) -> BaseModel:
 
 
 def _out(plural: str, entity: Any, settings: Settings) -> dict[str, Any]:
-    from app.api.catalog import OUT
-
-    return json.loads(json.dumps(OUT[plural][1](entity, settings.base_url), default=str))
+    return json.loads(json.dumps(row_out(plural, entity, settings.base_url), default=str))
 
 
 def _service_call(action: Callable[[], Any]) -> Any:
@@ -220,13 +220,13 @@ _REJECT_COLUMNS = ("ts", "reason", "field", "endpoint", "site_key", "detail")
 
 
 def _events_tail(args: argparse.Namespace) -> int:
-    from app.api import events
-
     params = {"event_type": args.type, "limit": args.limit}
     answer = routed(
         args,
         lambda t: call_api(t, "GET", "/api/v1/events", params=params),
-        lambda store, _: events.list_events("admin", store, event_type=args.type, limit=args.limit),
+        lambda store, _: {
+            "events": event_log.recent_events(store, {"event_type": args.type}, args.limit, None)
+        },
     )
     rows = list(reversed(answer["events"]))  # like tail: the newest last
     emit(args, rows, _EVENT_COLUMNS, "events")
@@ -234,13 +234,11 @@ def _events_tail(args: argparse.Namespace) -> int:
 
 
 def _rejects(args: argparse.Namespace) -> int:
-    from app.api import events
-
     params = {"reason": args.reason, "limit": args.limit}
     answer = routed(
         args,
         lambda t: call_api(t, "GET", "/api/v1/rejects", params=params),
-        lambda store, _: events.list_rejects("admin", store, reason=args.reason, limit=args.limit),
+        lambda store, _: event_log.recent_rejects(store, args.reason, args.limit, None),
     )
     rows = list(reversed(answer["rejects"]))
     if args.format == "json":

@@ -19,8 +19,8 @@ from typing import Any
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
-from app.api.users import UserIn, UserPatch, create_user, update_user
 from app.auth import api_keys, passwords, users
+from app.auth.accounts import UserIn, UserPatch, create_user, update_user
 from app.auth.principal import Principal
 from app.cli_common import (
     BadInput,

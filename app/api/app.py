@@ -16,9 +16,9 @@ from fastapi.staticfiles import StaticFiles
 
 import app
 from app.api import catalog, costs, events, rollups, stats, users
-from app.api.deps import PageDenied
-from app.api.guard import RequestGuard
 from app.auth.state import build_state
+from app.http.deps import PageDenied
+from app.http.guard import RequestGuard
 from app.store.client import StoreError
 from app.web import catalog_pages, pages
 

@@ -11,7 +11,6 @@ No `from __future__ import annotations` here: the route functions are built in a
 FastAPI must see their parameter types (the entity's own models) as objects, not names.
 """
 
-from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
@@ -21,29 +20,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
-from app.api.deps import CatalogDep, Principal, RuntimeDep, StoreDep, require_roles
 from app.catalog import csv_import, service
+from app.catalog.access import EVERYONE, READERS, STAFF, shown_to, visible_rows
 from app.catalog.models import CHANNEL_TYPES
+from app.catalog.published import row_out
 from app.geo import regions
+from app.http.deps import CatalogDep, Principal, RuntimeDep, StoreDep, require_roles
 from app.store import audit
 from app.store import catalog as cat
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
-
-STAFF = ("admin", "media_buyer")
-EVERYONE = ("admin", "media_buyer", "finance", "partner")
-# Who may read each kind; partners only their own rows (see `visible_rows`).
-READERS: dict[str, tuple[str, ...]] = {
-    "advertisers": ("admin", "media_buyer", "finance"),
-    "partners": EVERYONE,
-    "channels": EVERYONE,
-    "campaigns": ("admin", "media_buyer", "finance"),
-    "sites": EVERYONE,
-    "placements": EVERYONE,
-    "creatives": ("admin", "media_buyer", "finance"),
-    "links": EVERYONE,
-}
-_SECRET_READERS = frozenset(STAFF)
 
 
 class SiteOut(BaseModel):
@@ -93,54 +79,16 @@ class PlacementOut(BaseModel):
     embed: str = Field(description="an <iframe> tag that shows the slot on the partner's page")
 
 
-def site_out(site: cat.Site, base_url: str) -> dict[str, Any]:
-    return {
-        **asdict(site),
-        "snippet": f'<script async src="{base_url}/t.js" data-site="{site.site_key}"></script>',
-        "pixel": f"{base_url}/p.gif?s={site.site_key}&e=impression",
-    }
-
-
-def link_out(link: cat.Link, base_url: str) -> dict[str, Any]:
-    return {**asdict(link), "url": f"{base_url}/c/{link.code}"}
-
-
-# The embed frame's sandbox: a creative runs its script and opens its landing page (a new
-# tab, or the partner's tab on a click), in an opaque origin. Never allow-same-origin: with
-# allow-scripts it would let the creative lift the sandbox. The served document carries the
-# same policy as a CSP header (app.tracker.serve), for a page that frames it without this.
-EMBED_SANDBOX = (
-    "allow-scripts allow-popups allow-popups-to-escape-sandbox"
-    " allow-top-navigation-by-user-activation"
-)
-
-
-def placement_out(placement: cat.Placement, base_url: str) -> dict[str, Any]:
-    serve = f"{base_url}/serve/{placement.id}"
-    size = ""
-    if placement.width and placement.height:
-        size = f' width="{placement.width}" height="{placement.height}"'
-    return {
-        **asdict(placement),
-        "serve_url": serve,
-        "embed": f'<iframe src="{serve}?format=html"{size} frameborder="0" scrolling="no"'
-        f' sandbox="{EMBED_SANDBOX}"></iframe>',
-    }
-
-
-def _plain(entity: Any, base_url: str) -> dict[str, Any]:
-    return asdict(entity)
-
-
-OUT: dict[str, tuple[Any, Callable[[Any, str], dict[str, Any]]]] = {
-    "advertisers": (cat.Advertiser, _plain),
-    "partners": (cat.Partner, _plain),
-    "channels": (cat.Channel, _plain),
-    "campaigns": (cat.Campaign, _plain),
-    "sites": (SiteOut, site_out),
-    "placements": (PlacementOut, placement_out),
-    "creatives": (cat.Creative, _plain),
-    "links": (LinkOut, link_out),
+# The response model of each kind (what /docs shows); rows are built by published.row_out.
+OUT_MODEL: dict[str, Any] = {
+    "advertisers": cat.Advertiser,
+    "partners": cat.Partner,
+    "channels": cat.Channel,
+    "campaigns": cat.Campaign,
+    "sites": SiteOut,
+    "placements": PlacementOut,
+    "creatives": cat.Creative,
+    "links": LinkOut,
 }
 
 
@@ -163,30 +111,9 @@ def _not_found(plural: str, key: str) -> HTTPException:
     )
 
 
-def visible_rows(principal: Principal, plural: str, snapshot: cat.CatalogSnapshot) -> Callable:
-    """A filter for the rows this principal may see."""
-    if principal.role != "partner":
-        return lambda row: True
-    partner = principal.partner_id or ""
-    if plural == "partners":
-        return lambda row: row.id == partner
-    if plural == "channels":
-        return lambda row: True
-    sites = set(snapshot.sites_of(partner))
-    if plural == "sites":
-        return lambda row: row.partner == partner
-    return lambda row: row.site_key in sites  # placements, links
-
-
-def _shown(principal: Principal, plural: str, row: dict[str, Any]) -> dict[str, Any]:
-    if plural == "advertisers" and principal.role not in _SECRET_READERS:
-        row["postback_secret"] = ""  # finance reads advertisers, never their secrets
-    return row
-
-
 def _routes(plural: str) -> None:
     rules = service.ENTITIES[plural]
-    model, out = OUT[plural]
+    model = OUT_MODEL[plural]
     key_name = rules.kind.key
     read = Depends(require_roles(*READERS[plural]))
     write = Depends(require_roles(*STAFF))
@@ -204,7 +131,7 @@ def _routes(plural: str) -> None:
         except service.CatalogError as exc:
             raise _errors(exc) from None
         cache.refresh()  # this process's hit path sees it at once; others within refresh_s
-        return _shown(principal, plural, out(entity, runtime.settings.base_url))
+        return shown_to(principal, plural, row_out(plural, entity, runtime.settings.base_url))
 
     def list_(
         principal: Annotated[Principal, read],
@@ -220,7 +147,7 @@ def _routes(plural: str) -> None:
             store, plural, lambda r: keep(r) and (state is None or r.status == state)
         )
         base = runtime.settings.base_url
-        return [_shown(principal, plural, out(r, base)) for r in rows]
+        return [shown_to(principal, plural, row_out(plural, r, base)) for r in rows]
 
     key_param = Annotated[str, Path(alias=key_name)]
 
@@ -237,7 +164,7 @@ def _routes(plural: str) -> None:
             raise _not_found(plural, key) from None
         if not visible_rows(principal, plural, cache.snapshot)(row):
             raise _not_found(plural, key)  # the same answer as a key that does not exist
-        return _shown(principal, plural, out(row, runtime.settings.base_url))
+        return shown_to(principal, plural, row_out(plural, row, runtime.settings.base_url))
 
     def patch(
         key: key_param,  # type: ignore[valid-type]
@@ -254,7 +181,7 @@ def _routes(plural: str) -> None:
         except service.CatalogError as exc:
             raise _errors(exc) from None
         cache.refresh()
-        return _shown(principal, plural, out(entity, runtime.settings.base_url))
+        return shown_to(principal, plural, row_out(plural, entity, runtime.settings.base_url))
 
     def history(
         key: key_param,  # type: ignore[valid-type]
@@ -332,12 +259,11 @@ async def import_csv(
         )  # fmt: skip
     if not dry_run:
         cache.refresh()
-    _, out = OUT[kind]
     base = runtime.settings.base_url
     return {
         "dry_run": dry_run,
         "count": len(result.created),
-        "created": [out(e, base) for e in result.created],
+        "created": [row_out(kind, e, base) for e in result.created],
     }
 
 

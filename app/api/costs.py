@@ -10,8 +10,8 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 
-from app.api.deps import Principal, StoreDep, require_roles
 from app.costs import service
+from app.http.deps import Principal, StoreDep, require_roles
 
 router = APIRouter(prefix="/api/v1", tags=["costs"])
 

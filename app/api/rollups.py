@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException
 
-from app.api.deps import AdminDep, RuntimeDep, StoreDep
+from app.http.deps import AdminDep, RuntimeDep, StoreDep
 from app.rollups import funnels
 
 router = APIRouter(prefix="/api/v1/rollups", tags=["rollups"])

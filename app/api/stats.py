@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.exceptions import RequestValidationError
 
-from app.api.deps import StoreDep, TeamDep
 from app.attribution import (
     engagement,
     referral,
@@ -29,6 +28,7 @@ from app.attribution.filters import (
     check_range,
 )
 from app.attribution.funnel import DEFAULT_WINDOW_SECONDS
+from app.http.deps import StoreDep, TeamDep
 from app.rollups import rankings
 
 router = APIRouter(prefix="/api/v1/stats", tags=["stats"])

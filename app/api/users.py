@@ -1,66 +1,28 @@
 """Accounts API: users and roles (admin only), `/me`, and API keys (a user's own, or any for
 an admin). Password hashes and key hashes never leave the store; a new key is shown once.
 
-A password is checked by the operations below (app.auth.passwords, which needs the username),
-not by the models: their errors name the field and the reason and never carry the input.
+Users are made and changed by app.auth.accounts (the same operations as the pages and the
+CLI): their errors name the field and the reason and never carry a password.
 `/me` never answers the session's CSRF token: any script that can make the browser fetch it
 could then forge writes. Our pages carry it in their forms and a meta tag instead.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, status
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from app.api.deps import AdminDep, AuthStateDep, Principal, ReadDep, StoreDep
-from app.auth import api_keys, passwords, users
-from app.store import catalog
+from app.auth import api_keys, users
+from app.auth.accounts import UserIn, UserPatch, create_user, field_error, update_user
+from app.http.deps import AdminDep, AuthStateDep, Principal, ReadDep, StoreDep
 from app.store.client import Store
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
-Role = Literal["admin", "media_buyer", "finance", "partner"]
-Status = Literal["active", "disabled"]
-
-_lower = BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v)
-Username = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=128, pattern=r"^[a-z0-9][a-z0-9_.@+-]*$"),
-    _lower,
-]
-# The same slug as a site's `partner` (app.api.catalog), which a partner user is bound to.
-PartnerSlug = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$"),
-    _lower,
-]
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 KeyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-
-
-class UserIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    username: Username
-    role: Role
-    password: str  # checked by create_user (see the module's docstring)
-    display_name: DisplayName = ""
-    partner_id: PartnerSlug | None = None
-
-
-class UserPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    role: Role | None = None
-    partner_id: PartnerSlug | None = None
-    display_name: DisplayName | None = None
-    status: Status | None = None
-    password: str | None = None  # checked by update_user
 
 
 class UserOut(BaseModel):
@@ -105,84 +67,8 @@ class ApiKeyCreated(ApiKeyOut):
     key: str  # shown this once; the store keeps only its hash
 
 
-def field_error(field: str, message: str, kind: str = "value_error") -> RequestValidationError:
-    return RequestValidationError([{"loc": ("body", field), "msg": message, "type": kind}])
-
-
 def _not_found(field: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, {"error": "not_found", "field": field})
-
-
-# -- the operations, shared with the pages (app.web.pages) ---------------------------------
-
-
-def _check_partner(store: Store, partner_id: str | None) -> None:
-    """A partner user is bound to a partner of the catalog: its scope is that partner's sites."""
-    if partner_id and catalog.get(store, catalog.Partner, partner_id) is None:
-        raise field_error("partner_id", "no partner has this id", "not_found")
-
-
-def _check_password(password: str, username: str) -> None:
-    problem = passwords.password_problem(password, username)
-    if problem:
-        raise field_error("password", problem, "password_policy")
-
-
-def create_user(store: Store, body: UserIn, actor: Principal) -> users.User:
-    """Raises RequestValidationError naming the field. Callers holding an AuthState clear its
-    cache after any account change."""
-    _check_password(body.password, body.username)
-    if body.role == "partner" and not body.partner_id:
-        raise field_error("partner_id", "a partner user needs the partner it belongs to")
-    if body.role != "partner" and body.partner_id:
-        raise field_error("partner_id", "only users with role partner have a partner_id")
-    _check_partner(store, body.partner_id)
-    user = users.new_user(
-        body.username,
-        body.role,
-        body.password,
-        display_name=body.display_name,
-        partner_id=body.partner_id,
-    )
-    try:
-        saved = users.create(store, user, actor=actor.username, actor_role=actor.role)
-    except users.UsernameTaken:
-        raise field_error(
-            "username", "a user with this username exists", "already_exists"
-        ) from None
-    return saved
-
-
-def update_user(store: Store, user: users.User, body: UserPatch, actor: Principal) -> users.User:
-    """A password reset, a new role or partner, or disabling ends the user's sessions and
-    API keys (app.auth.users.update); callers clear their AuthCache after, so at once."""
-    if body.password is not None:
-        _check_password(body.password, user.username)
-    role = body.role or user.role
-    partner_id = body.partner_id if body.partner_id is not None else user.partner_id
-    if role != "partner":
-        if body.partner_id is not None:
-            raise field_error("partner_id", "only users with role partner have a partner_id")
-        partner_id = None
-    elif not partner_id:
-        raise field_error("partner_id", "a partner user needs the partner it belongs to")
-    if body.partner_id is not None:
-        _check_partner(store, body.partner_id)
-    if user.id == actor.user_id:  # an admin cannot lock themselves out by mistake
-        if role != user.role:
-            raise field_error("role", "you cannot change your own role")
-        if body.status == "disabled":
-            raise field_error("status", "you cannot disable your own account")
-    changed = replace(
-        user,
-        role=role,
-        partner_id=partner_id,
-        display_name=body.display_name if body.display_name is not None else user.display_name,
-        status=body.status or user.status,
-    )
-    if body.password is not None:
-        changed = users.with_password(changed, body.password)
-    return users.update(store, user, changed, actor=actor.username, actor_role=actor.role)
 
 
 # -- users ------------------------------------------------------------------------------------

@@ -181,18 +181,14 @@ def ensure_admin_token(settings: Settings) -> str:
 def _edge_only(request: Request) -> None:
     """/internal answers our edge alone: with `adtrack serve`, the request must carry the
     per-start edge secret; a core run on its own (tests) answers loopback peers only."""
-    from app.api.deps import from_edge
+    from app.http.deps import from_edge
 
-    if runtime_settings(request).edge_secret:
+    if request.app.state.runtime.settings.edge_secret:
         allowed = from_edge(request)
     else:
         allowed = request.client is not None and request.client.host in ("127.0.0.1", "::1")
     if not allowed:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Not Found")
-
-
-def runtime_settings(request: Request) -> Settings:
-    return request.app.state.runtime.settings
 
 
 EdgeOnly = Annotated[None, Depends(_edge_only)]

@@ -1,5 +1,5 @@
 """How large a request body each route of the core takes: the edge refuses more before
-forwarding, the core again before any route reads it (app/api/guard.py)."""
+forwarding, the core again before any route reads it (app/http/guard.py)."""
 
 from __future__ import annotations
 

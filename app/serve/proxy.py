@@ -123,13 +123,19 @@ class CoreProxy:
             await _plain(send, 404, b"not found")
             return
         limit = body_limit(normalized_path(scope["path"]))
-        declared = _content_length(scope["headers"])
+        declared = content_length(scope["headers"])
         if declared is not None and declared > limit:
             await send_refusal(send, 413, "body_too_large", f"request body over {limit} bytes")
             return
         if declared is not None and declared > SMALL_BODY and not _has_credentials(scope):
             # Only an authenticated caller may send a large body: don't carry it to the core.
-            await send_refusal(send, 401, "unauthorized", "bearer token or login session required")
+            await send_refusal(
+                send,
+                401,
+                "unauthorized",
+                "bearer token or login session required",
+                {"WWW-Authenticate": "Bearer"},
+            )
             return
         headers = [(k, v) for k, v in scope["headers"] if k.lower() not in _HOP_BY_HOP]
         client = scope.get("client")
@@ -181,21 +187,23 @@ def _has_credentials(scope: Scope) -> bool:
     return False
 
 
-async def send_refusal(send: Send, status: int, error: str, detail: str) -> None:
-    """A refusal shaped like the core's own ({"detail": {"error", "detail"}})."""
+async def send_refusal(
+    send: Send, status: int, error: str, detail: str, headers: dict[str, str] | None = None
+) -> None:
+    """A refusal shaped like the core's own answers ({"detail": {"error", "detail"}}), sent
+    before the body was read (so the connection closes): by the edge and the core's guard."""
     body = json.dumps({"detail": {"error": error, "detail": detail}}).encode()
-    headers = [
+    out = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),  # the body was not read
+        (b"connection", b"close"),
     ]
-    if status == 401:
-        headers.append((b"www-authenticate", b"Bearer"))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+    out += [(name.lower().encode(), value.encode()) for name, value in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": out})
     await send({"type": "http.response.body", "body": body})
 
 
-def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
+def content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
     for name, value in headers:
         if name == b"content-length":
             try:

@@ -3,16 +3,16 @@ for partners, sites and links, CSV import) and an item page (every field, pause/
 archive, an edit form and the change history; for a creative or a placement, previews in
 sandboxed frames: see app.web.preview).
 
-Reads follow the JSON API (`app.api.catalog.READERS` and its partner scoping); only admins and
-media buyers change anything, through `app.catalog.service` as the API does. Form fields are
-read into model input by `app.web.catalog_forms`.
+Reads follow the catalog's access policy (`app.catalog.access`, as the JSON API does); only
+admins and media buyers change anything, through `app.catalog.service` as the API does.
+Form fields are read into model input by `app.web.catalog_forms`.
 
 No `from __future__ import annotations`: the routes are built in a loop, and FastAPI must see
 their dependency types as objects, not names.
 """
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -24,18 +24,10 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-# `visible_rows` is the API's partner scoping: one rule for what a partner may see, here and there.
-from app.api.catalog import (
-    EVERYONE,
-    READERS,
-    STAFF,
-    link_out,
-    placement_out,
-    site_out,
-    visible_rows,
-)
-from app.api.deps import CatalogDep, Principal, RuntimeDep, StoreDep, require_page_roles
 from app.catalog import csv_import, service
+from app.catalog.access import EVERYONE, READERS, STAFF, visible_rows
+from app.catalog.published import row_out
+from app.http.deps import CatalogDep, Principal, RuntimeDep, StoreDep, require_page_roles
 from app.store import audit
 from app.store import catalog as cat
 from app.store.catalog import STATUSES
@@ -46,11 +38,6 @@ from app.web.templating import PAGE_HEADERS, render
 router = APIRouter(prefix="/admin/catalog", include_in_schema=False)
 
 MAX_UPLOAD = 5_000_000  # bytes, as the API's import
-_EXTRAS: dict[str, Callable[[Any, str], dict[str, Any]]] = {
-    "sites": site_out,
-    "links": link_out,
-    "placements": placement_out,
-}
 _CODE_FIELDS = frozenset(
     {"snippet", "pixel", "url", "serve_url", "embed", "postback_secret", "html"}
 )
@@ -160,7 +147,7 @@ def _refcol(name: str) -> Callable[[Any, View], Cell]:
 def _extra(name: str) -> Callable[[Any, View], Cell]:
     def cell(row: Any, view: View) -> Cell:
         plural = cat.kind_of(type(row)).table
-        return Cell(_EXTRAS[plural](row, view.base_url)[name], code=True)
+        return Cell(row_out(plural, row, view.base_url)[name], code=True)
 
     return cell
 
@@ -278,9 +265,7 @@ def _detail(name: str, value: Any, view: View) -> list[Cell]:
 
 def details(plural: str, row: Any, view: View) -> list[tuple[str, list[Cell]]]:
     """Every field of a row, and for sites, placements and links what to publish."""
-    values = asdict(row)
-    if plural in _EXTRAS:
-        values = _EXTRAS[plural](row, view.base_url)
+    values = row_out(plural, row, view.base_url)
     labels = {**_labels(plural), **_EXTRA_LABELS}
     labels[service.ENTITIES[plural].kind.key] = _key_label(plural)
     out = []

@@ -16,7 +16,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from app.api.deps import (
+from app.auth import csrf, passwords, sessions, users
+from app.auth.accounts import UserIn, create_user
+from app.auth.principal import from_session
+from app.auth.state import AuthState
+from app.http.deps import (
     AdminPageDep,
     AuthStateDep,
     PageDenied,
@@ -26,10 +30,6 @@ from app.api.deps import (
     client_address,
     session_of,
 )
-from app.api.users import UserIn, create_user
-from app.auth import csrf, passwords, sessions, users
-from app.auth.principal import from_session
-from app.auth.state import AuthState
 from app.tracker.clientip import ClientIp
 from app.web.templating import PAGE_HEADERS, render
 

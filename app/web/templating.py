@@ -13,7 +13,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from app.api.deps import Principal, session_of
+from app.auth.principal import Principal
+from app.http.deps import session_of
 
 environment = Environment(
     loader=PackageLoader("app.web", "templates"),

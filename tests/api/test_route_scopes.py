@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from fastapi import APIRouter, Depends, FastAPI
 
-from app.api.deps import require_page_roles, require_roles, route_roles
+from app.http.deps import require_page_roles, require_roles, route_roles
 from app.serve.core import create_core_app
 from app.settings import load_settings
 from tests.support.server import ServerProcess

@@ -13,7 +13,6 @@ needs the session's CSRF token, in the `X-CSRF-Token` header or the `csrf_token`
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
@@ -24,6 +23,7 @@ from app.auth.state import AuthState
 from app.auth.users import ROLES
 from app.store.catalog_cache import CatalogCache
 from app.store.client import Store
+from app.store.event_log import PartnerScope
 from app.tracker.clientip import CLIENT_HEADER, EDGE_HEADER, ClientIp, vouched_client
 
 __all__ = [
@@ -310,15 +310,6 @@ ReadPageDep = Annotated[
 
 
 # -- partner scope --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PartnerScope:
-    """What a partner user may see of the events: hits on its own sites, and the visits
-    and orders its clicks brought to advertisers' sites (their partner_id is the partner's)."""
-
-    partner_id: str
-    site_keys: tuple[str, ...]
 
 
 def site_scope(

@@ -7,7 +7,6 @@ anonymous 30 MB JSON array would be parsed (seconds, hundreds of MB) only to be 
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -15,9 +14,10 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from app.api.deps import IDENTITY_KEY, Denied, client_address, denied_body, identify
 from app.auth.csrf import SAFE_METHODS
+from app.http.deps import IDENTITY_KEY, Denied, client_address, denied_body, identify
 from app.serve.limits import SMALL_BODY, body_limit
+from app.serve.proxy import content_length, send_refusal
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -36,31 +36,30 @@ class RequestGuard:
             return
         request = Request(scope)
         auth = scope["app"].state.auth
-        address = client_address(request, auth.client_ip)
-        wait_s = auth.requests.take(f"address:{address}")
+        path = scope["path"]
+        limit = body_limit(path)
+        wait_s = auth.requests.take(f"address:{client_address(request, auth.client_ip)}")
         if wait_s > 0:
-            await _discard_body(receive, body_limit(scope["path"]))
-            await _refuse(send, 429, "too_many_requests", "slow down", retry_after_s=wait_s)
+            await _discard_body(receive, limit)
+            retry = {"Retry-After": str(max(1, math.ceil(wait_s)))}
+            await send_refusal(send, 429, "too_many_requests", "slow down", retry)
             return
         if scope["method"] in SAFE_METHODS:
             await self.app(scope, receive, send)
             return
-        path = scope["path"]
-        limit = body_limit(path)
         if path.startswith("/api/") or limit > SMALL_BODY:
             try:
                 found = await run_in_threadpool(identify, request)
             except Denied as denied:
                 if path.startswith("/api/"):  # refused before the body is parsed
                     await _discard_body(receive, limit)
-                    await _refuse(
-                        send, denied.status, **denied_body(denied), headers=denied.headers()
-                    )
+                    await send_refusal(send, denied.status, **denied_body(denied),
+                                       headers=denied.headers())  # fmt: skip
                     return
                 limit = SMALL_BODY  # a page: its own check answers (a login redirect)
             else:
                 scope.setdefault("state", {})[IDENTITY_KEY] = found
-        declared = _content_length(scope)
+        declared = content_length(scope["headers"])
         if declared is not None and declared > limit:
             await _too_large(send, limit)
             return
@@ -79,16 +78,6 @@ class RequestGuard:
                     break
             receive = _replay(bytes(body), receive)
         await self.app(scope, receive, send)
-
-
-def _content_length(scope: Scope) -> int | None:
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return 1 << 62
-    return None
 
 
 async def _discard_body(receive: Receive, limit: int) -> None:
@@ -118,33 +107,6 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 async def _too_large(send: Send, limit: int) -> None:
-    await _refuse(
-        send,
-        413,
-        "body_too_large",
-        f"request body over {limit} bytes for this route",
-        close=True,
+    await send_refusal(
+        send, 413, "body_too_large", f"request body over {limit} bytes for this route"
     )
-
-
-async def _refuse(
-    send: Send,
-    status: int,
-    error: str,
-    detail: str,
-    *,
-    headers: dict[str, str] | None = None,
-    retry_after_s: float = 0.0,
-    close: bool = True,
-) -> None:
-    """A JSON refusal shaped like the routes' own ({"detail": {"error", "detail"}})."""
-    body = json.dumps({"detail": {"error": error, "detail": detail}}).encode()
-    out = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    for name, value in (headers or {}).items():
-        out.append((name.lower().encode(), value.encode()))
-    if retry_after_s > 0:
-        out.append((b"retry-after", str(max(1, math.ceil(retry_after_s))).encode()))
-    if close:  # the body was not read: this connection cannot carry another request
-        out.append((b"connection", b"close"))
-    await send({"type": "http.response.start", "status": status, "headers": out})
-    await send({"type": "http.response.body", "body": body})
