@@ -4,6 +4,7 @@ like ids that do not exist); finance reads without secrets and changes nothing."
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -132,8 +133,13 @@ def test_a_partner_sees_the_visits_its_clicks_brought_to_the_advertiser(server, 
             "channel": "owned",
         }).json()  # fmt: skip
     with server.client() as hits:
-        click = hits.get(world["link_mine"]["url"].replace(server.base_url, ""),
-                         follow_redirects=False)  # fmt: skip
+        # An earlier test paused and re-activated the campaign: the edge's catalog follows
+        # within its refresh period (README), so a click a moment later may still be paused.
+        deadline = time.monotonic() + 10
+        while (click := hits.get(world["link_mine"]["url"].replace(server.base_url, ""),
+                                 follow_redirects=False)).status_code != 302:  # fmt: skip
+            assert time.monotonic() < deadline, click.text
+            time.sleep(0.2)
         landing = click.headers["location"]
         assert hits.get("/p.gif", params={"s": shop["site_key"], "e": "visit",
                                           "url": landing}).status_code == 200  # fmt: skip
