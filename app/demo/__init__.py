@@ -1,9 +1,6 @@
 """`adtrack demo`: a realistic month of ad-tracking traffic over a demo world.
 
 scenario (the world) → traffic (visitor journeys as spool records) → bulk (through the real
-loader into the store) or http (through a running server's endpoints); cli wires the command.
+loader into the store) or http (through a running server's endpoints); `app/cli/demo.py`
+wires the command.
 """
-
-from app.demo.cli import add_parser
-
-__all__ = ["add_parser"]

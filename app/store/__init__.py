@@ -1,5 +1,3 @@
-"""The store: the one ClickHouse client (embedded chDB or a server) and the schema migrations."""
-
-from app.store.client import Store, StoreError, open_store
-
-__all__ = ["Store", "StoreError", "open_store"]
+"""The store: the one ClickHouse client (embedded chDB or a server, `client.py`) and the
+schema migrations (`migrate.py`). Importing the package loads no driver: a process that
+never opens the store (an edge worker, a CLI call through the API) does not pay for it."""

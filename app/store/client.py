@@ -13,11 +13,9 @@ import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
+from app.store.errors import StoreError
+
 T = TypeVar("T")
-
-
-class StoreError(Exception):
-    """ClickHouse could not be reached or refused a statement."""
 
 
 @contextlib.contextmanager

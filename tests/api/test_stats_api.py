@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app import cli_stats
-from app.cli_common import BadInput
-from app.cli_stats import _FILTER_FLAGS
+from app.cli import stats as cli_stats
+from app.cli.common import BadInput
+from app.cli.stats import _FILTER_FLAGS
 from tests.auth.helpers import api_key, bearer, make_user
 from tests.support.server import ServerProcess
 

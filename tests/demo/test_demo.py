@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from app.demo import add_parser
+from app.cli.demo import add_parser
 from app.demo.bulk import BulkResult, StoreBusy, run_bulk
 from app.demo.http import run_http
 from app.demo.reference import Block, read_networks, read_user_agents

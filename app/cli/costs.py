@@ -1,13 +1,13 @@
 """`adtrack costs import|list`: media spend on the command line, through the running
-server's API when one answers, else straight on the store (see `app.cli_common`)."""
+server's API when one answers, else straight on the store (see `app.cli.common`)."""
 
 from __future__ import annotations
 
 import argparse
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.cli_common import (
+from app.cli.common import (
     BadInput,
     Target,
     call_api,
@@ -20,7 +20,9 @@ from app.cli_common import (
     run_command,
 )
 from app.settings import Settings
-from app.store.client import Store
+
+if TYPE_CHECKING:
+    from app.store.client import Store
 
 _CLI_ACTOR_NAME = "cli"  # local store access is operator access
 _COLUMNS = ("day", "campaign_id", "channel", "partner_id", "site_key", "placement_id", "spend",

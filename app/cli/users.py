@@ -1,6 +1,6 @@
 """`adtrack users|api-keys`: accounts on the command line.
 
-Routed like the catalog commands (app.cli_catalog): through the running server's API when
+Routed like the catalog commands (app.cli.catalog): through the running server's API when
 one answers (with --token, ADTRACK_ADMIN_TOKEN or the data dir's admin_token file, or an
 admin's API key), else straight into the store. Input is checked with the API's own models
 and operations on both paths. On a fresh install the first admin is made with the bootstrap
@@ -14,7 +14,7 @@ import argparse
 import getpass
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 from app.auth import api_keys, passwords, users
 from app.auth.accounts import UserIn, UserPatch, create_user, update_user
 from app.auth.principal import Principal
-from app.cli_common import (
+from app.cli.common import (
     BadInput,
     Failure,
     Target,
@@ -35,7 +35,9 @@ from app.cli_common import (
     run_command,
 )
 from app.settings import Settings
-from app.store.client import Store
+
+if TYPE_CHECKING:
+    from app.store.client import Store
 
 # Opening the store directly is operator access; the audit log names it "cli".
 CLI_PRINCIPAL = Principal(user_id="cli", username="cli", role="admin", partner_id=None, via="token")

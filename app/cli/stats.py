@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.attribution import (
     engagement,
@@ -30,7 +30,7 @@ from app.attribution.filters import (
     check_range,
 )
 from app.attribution.funnel import DEFAULT_WINDOW_SECONDS
-from app.cli_common import (
+from app.cli.common import (
     BadInput,
     call_api,
     common_options,
@@ -42,7 +42,9 @@ from app.cli_common import (
 )
 from app.rollups import rankings
 from app.settings import Settings
-from app.store.client import Store
+
+if TYPE_CHECKING:
+    from app.store.client import Store
 
 _FILTER_FLAGS = (*LIST_COLUMNS, "channel_type")
 

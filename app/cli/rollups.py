@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.cli_common import call_api, common_options, emit, print_json, routed, run_command
+from app.cli.common import call_api, common_options, emit, print_json, routed, run_command
 from app.settings import Settings
-from app.store.client import Store
+
+if TYPE_CHECKING:
+    from app.store.client import Store
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -14,13 +14,13 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
 from app.catalog import service
 from app.catalog.published import row_out
-from app.cli_common import (
+from app.cli.common import (
     BadInput,
     Failure,
     Target,
@@ -38,7 +38,9 @@ from app.cli_common import (
 )
 from app.settings import Settings
 from app.store import event_log
-from app.store.client import Store
+
+if TYPE_CHECKING:
+    from app.store.client import Store
 
 # -- the catalog entities -----------------------------------------------------------------
 # One table drives every entity's commands: the fields come from the API's own input models,
