@@ -96,13 +96,6 @@ def actor_of(principal: Principal) -> service.Actor:
     return service.Actor(principal.username, principal.role)
 
 
-def _errors(exc: service.CatalogError) -> RequestValidationError:
-    return RequestValidationError(
-        [{"loc": ("body", *field.split(".")), "msg": reason, "type": kind}
-         for field, reason, kind in exc.errors]
-    )  # fmt: skip
-
-
 def _not_found(plural: str, key: str) -> HTTPException:
     rules = service.ENTITIES[plural]
     return HTTPException(
@@ -126,10 +119,7 @@ def _routes(plural: str) -> None:
         cache: CatalogDep,
         runtime: RuntimeDep,
     ) -> Any:
-        try:
-            entity = service.create(store, plural, body, actor_of(principal))
-        except service.CatalogError as exc:
-            raise _errors(exc) from None
+        entity = service.create(store, plural, body, actor_of(principal))
         cache.refresh()  # this process's hit path sees it at once; others within refresh_s
         return shown_to(principal, plural, row_out(plural, entity, runtime.settings.base_url))
 
@@ -178,8 +168,6 @@ def _routes(plural: str) -> None:
             entity = service.update(store, plural, key, body, actor_of(principal))
         except service.NotFound:
             raise _not_found(plural, key) from None
-        except service.CatalogError as exc:
-            raise _errors(exc) from None
         cache.refresh()
         return shown_to(principal, plural, row_out(plural, entity, runtime.settings.base_url))
 

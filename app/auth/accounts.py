@@ -2,8 +2,8 @@
 of a user, and creating or changing one with its checks.
 
 A password is checked here (app.auth.passwords, which needs the username), not by the models:
-errors name the field and the reason and never carry the input. Errors are raised as
-RequestValidationError, which each face already turns into its own "field: reason" answer.
+errors name the field and the reason and never carry the input. Refusals are AccountError
+(app.errors.Refused), which each face turns into its own "field: reason" answer.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Annotated, Literal
 
-from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints
 
 from app.auth import passwords, users
 from app.auth.principal import Principal
+from app.errors import Refused
 from app.store import catalog
 from app.store.client import Store
 
@@ -57,8 +57,12 @@ class UserPatch(BaseModel):
     password: str | None = None  # checked by update_user
 
 
-def field_error(field: str, message: str, kind: str = "value_error") -> RequestValidationError:
-    return RequestValidationError([{"loc": ("body", field), "msg": message, "type": kind}])
+class AccountError(Refused):
+    """An account change refused: the field, the reason, its kind."""
+
+
+def field_error(field: str, message: str, kind: str = "value_error") -> AccountError:
+    return AccountError([(field, message, kind)])
 
 
 def _check_partner(store: Store, partner_id: str | None) -> None:
@@ -74,7 +78,7 @@ def _check_password(password: str, username: str) -> None:
 
 
 def create_user(store: Store, body: UserIn, actor: Principal) -> users.User:
-    """Raises RequestValidationError naming the field. Callers holding an AuthState clear its
+    """Raises AccountError naming the field. Callers holding an AuthState clear its
     cache after any account change."""
     _check_password(body.password, body.username)
     if body.role == "partner" and not body.partner_id:

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from app.catalog import models as m
+from app.errors import Refused
 from app.geo.regions import parse_region_ref
 from app.store import audit
 from app.store import catalog as cat
@@ -25,13 +26,9 @@ class Actor:
     role: str
 
 
-class CatalogError(Exception):
-    """Input refused after validation of its shape: (field, reason, kind) triples, kind one
-    of value_error, not_found, conflict."""
-
-    def __init__(self, errors: list[tuple[str, str, str]]) -> None:
-        super().__init__("; ".join(f"{f}: {r}" for f, r, _ in errors))
-        self.errors = errors
+class CatalogError(Refused):
+    """Catalog input refused after validation of its shape (kind value_error, not_found or
+    conflict)."""
 
 
 class NotFound(Exception):

@@ -16,7 +16,6 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from app.auth import api_keys, passwords, users
@@ -34,6 +33,7 @@ from app.cli.common import (
     routed,
     run_command,
 )
+from app.errors import Refused
 from app.settings import Settings
 
 if TYPE_CHECKING:
@@ -57,8 +57,8 @@ def _checked(action: Callable[[], Any]) -> Any:
     """Run an API operation on the store; its field errors become BadInput."""
     try:
         return action()
-    except RequestValidationError as exc:
-        raise BadInput([(str(e["loc"][-1]), str(e["msg"])) for e in exc.errors()]) from exc
+    except Refused as exc:
+        raise BadInput([(field, reason) for field, reason, _ in exc.errors]) from exc
 
 
 def _password(args: argparse.Namespace, username: str, *, confirm: bool = True) -> str:

@@ -210,7 +210,7 @@ def internal_router(runtime: CoreRuntime) -> APIRouter:
 
 
 def create_core_app(settings: Settings | None = None, *, supervise_edge: bool = True) -> FastAPI:
-    from app.api.app import create_api
+    from app.serve.core_app import create_core_api
 
     runtime = CoreRuntime(settings or load_settings())
 
@@ -227,6 +227,6 @@ def create_core_app(settings: Settings | None = None, *, supervise_edge: bool = 
                 await supervisor.stop()  # first: its spool segments get sealed
             await asyncio.to_thread(runtime.stop)
 
-    api = create_api(runtime, lifespan=lifespan)
+    api = create_core_api(runtime, lifespan=lifespan)
     api.include_router(internal_router(runtime))
     return api

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Form, Query, Request, status
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -20,6 +19,7 @@ from app.auth import csrf, passwords, sessions, users
 from app.auth.accounts import UserIn, create_user
 from app.auth.principal import from_session
 from app.auth.state import AuthState
+from app.errors import Refused
 from app.http.deps import (
     AdminPageDep,
     AuthStateDep,
@@ -290,8 +290,8 @@ def users_create(
         state.cache.clear()
     except ValidationError as exc:
         errors = {str(e["loc"][-1]): e["msg"] for e in exc.errors() if e["loc"]}
-    except RequestValidationError as exc:
-        errors = {str(e["loc"][-1]): e["msg"] for e in exc.errors()}
+    except Refused as exc:
+        errors = {field: reason for field, reason, _ in exc.errors}
     if errors:
         return _users_page(
             request,

@@ -1,4 +1,6 @@
-"""FastAPI application factory for everything that is not a hit endpoint."""
+"""The core's ASGI app, assembled in this one place: the front door (app/http/guard.py), the
+error answers every face shares, the JSON API (app/api/) and the back-office pages
+(app/web/) side by side. Neither face imports the other."""
 
 from __future__ import annotations
 
@@ -17,17 +19,28 @@ from fastapi.staticfiles import StaticFiles
 import app
 from app.api import catalog, costs, events, rollups, stats, users
 from app.auth.state import build_state
+from app.errors import Refused
 from app.http.deps import PageDenied
 from app.http.guard import RequestGuard
 from app.store.client import StoreError
 from app.web import catalog_pages, pages
+
+API_ROUTERS = (
+    costs.router,  # before catalog: its /import/{kind} would otherwise take /import/costs
+    catalog.router,
+    events.router,
+    users.router,
+    stats.router,
+    rollups.router,
+)
+PAGE_ROUTERS = (pages.router, catalog_pages.router)
 
 log = logging.getLogger("adtrack")
 
 DOCS_ASSETS = "/docs/assets"
 
 
-def create_api(runtime: Any, lifespan: Any = None) -> FastAPI:
+def create_core_api(runtime: Any, lifespan: Any = None) -> FastAPI:
     # Swagger UI from a pinned package, served by us: no third-party script on our origin.
     api = FastAPI(
         title="adtrack",
@@ -58,6 +71,15 @@ def create_api(runtime: Any, lifespan: Any = None) -> FastAPI:
         ]
         return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
+    @api.exception_handler(Refused)
+    async def refused(_: Request, exc: Refused) -> JSONResponse:
+        # A service's refusal of well-formed input: the same shape as a validation error.
+        errors = [
+            {"loc": ["body", *field.split(".")], "msg": reason, "type": kind}
+            for field, reason, kind in exc.errors
+        ]
+        return JSONResponse({"detail": errors}, status_code=422)
+
     async def page_denied(request: Request, exc: Exception) -> Response:
         response = await pages.page_denied(request, exc)
         if isinstance(exc, PageDenied) and exc.retry_after_s > 0:
@@ -66,15 +88,8 @@ def create_api(runtime: Any, lifespan: Any = None) -> FastAPI:
 
     api.add_exception_handler(PageDenied, page_denied)
     _mount_docs(api)
-    # Before catalog: its /import/{kind} would otherwise take /import/costs.
-    api.include_router(costs.router)
-    api.include_router(catalog.router)
-    api.include_router(events.router)
-    api.include_router(users.router)
-    api.include_router(stats.router)
-    api.include_router(rollups.router)
-    api.include_router(pages.router)
-    api.include_router(catalog_pages.router)
+    for router in (*API_ROUTERS, *PAGE_ROUTERS):
+        api.include_router(router)
     return api
 
 

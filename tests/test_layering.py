@@ -1,0 +1,89 @@
+"""The house's layout, held by a test: which package may import which (README's
+"Architecture"). Every import statement of every module under app/ is read with `ast`, those
+inside functions too, so a lazy import cannot hide a loop.
+
+The faces (app/api/ for JSON, app/web/ for pages, app/cli/ for the command line) sit on the
+services; nothing below a face imports it, and no face imports another."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+APP = Path(__file__).resolve().parents[1] / "app"
+
+# (imported package, the packages that may import it); a package always imports itself.
+ONLY_FROM: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # Route modules: mounted by the one assembly, imported by nobody else.
+    ("app.api", ("app.serve.core_app",)),
+    ("app.web", ("app.serve.core_app",)),
+    ("app.cli", ()),
+    # The HTTP layer's shared dependencies and front door.
+    ("app.http", ("app.api", "app.web", "app.serve")),
+    ("fastapi", ("app.api", "app.web", "app.http", "app.serve")),
+    ("starlette", ("app.api", "app.web", "app.http", "app.serve")),
+    # The demo is a tool of its own: only its command loads it.
+    ("app.demo", ("app.cli.demo",)),
+)
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(APP.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module name an import statement in `path` names (absolute imports only: the
+    project uses no relative ones)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            # `from app.api import stats` names the module app.api.stats.
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _within(name: str, package: str) -> bool:
+    return name == package or name.startswith(package + ".")
+
+
+MODULES = {_module_name(p): _imports(p) for p in sorted(APP.rglob("*.py"))}
+
+
+def test_the_walk_sees_the_whole_app() -> None:
+    assert len(MODULES) > 100
+    assert "app.serve.core_app" in MODULES
+    assert any(_within(i, "app.api") for i in MODULES["app.serve.core_app"])
+
+
+@pytest.mark.parametrize(("package", "allowed"), ONLY_FROM, ids=[p for p, _ in ONLY_FROM])
+def test_a_package_is_imported_only_from_where_the_layout_allows(
+    package: str, allowed: tuple[str, ...]
+) -> None:
+    offending = sorted(
+        f"{module} imports {name}"
+        for module, names in MODULES.items()
+        if not _within(module, package) and not any(_within(module, a) for a in allowed)
+        for name in names
+        if _within(name, package)
+    )
+    assert not offending, "\n".join(offending)
+
+
+def test_no_face_imports_another() -> None:
+    faces = ("app.api", "app.web", "app.cli")
+    offending = sorted(
+        f"{module} imports {name}"
+        for module, names in MODULES.items()
+        for face in faces
+        if _within(module, face)
+        for name in names
+        for other in faces
+        if other != face and _within(name, other)
+    )
+    assert not offending, "\n".join(offending)
