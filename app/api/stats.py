@@ -1,8 +1,10 @@
-"""Analytics routes over the query layer (`app.attribution`): funnels, rankings, attribution,
-traffic, trajectories, engagement, touch points and referral."""
+"""The analytics routes (/api/v1/stats/…): one GET route per declared report
+(`app.attribution.reports`), its parameters, bounds and summary taken from the declaration,
+the common filter one dependency (`report_filter`), every refusal a 422 naming its field."""
 
 from __future__ import annotations
 
+import inspect
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -28,6 +30,8 @@ from app.attribution.filters import (
     check_range,
 )
 from app.attribution.funnel import DEFAULT_WINDOW_SECONDS
+from app.attribution.report import Param, Report, split_values
+from app.attribution.reports import REPORTS
 from app.http.deps import StoreDep, TeamDep
 from app.rollups import rankings
 
@@ -37,8 +41,7 @@ ListParam = Annotated[list[str], Query()]
 
 
 def _values(raw: list[str]) -> tuple[str, ...]:
-    """Repeated (?os=ios&os=android) or comma-separated (?os=ios,android) values."""
-    return tuple(v.strip() for item in raw for v in item.split(",") if v.strip())
+    return split_values(raw)
 
 
 def _invalid(field: str, exc: Exception) -> RequestValidationError:
@@ -46,6 +49,13 @@ def _invalid(field: str, exc: Exception) -> RequestValidationError:
     named = getattr(exc, "field", "") or field
     return RequestValidationError(
         [{"loc": ("query", named), "msg": str(exc), "type": "value_error"}]
+    )
+
+
+def _refused(exc: FilterError) -> RequestValidationError:
+    """The 422 of a report's refusal, at the parameter it names."""
+    return RequestValidationError(
+        [{"loc": ("query", exc.field or "filter"), "msg": str(exc), "type": "value_error"}]
     )
 
 
@@ -304,19 +314,6 @@ def attribution(
         raise _invalid(field, exc) from None
 
 
-@router.get("/traffic", summary="Traffic: impressions, clicks, CTR, visits, UV, PV, sessions, …")
-def traffic(
-    _: TeamDep,
-    store: StoreDep,
-    flt: FilterDep,
-    by: str | None = None,
-) -> dict[str, Any]:
-    try:
-        return stats.traffic_report(store, flt, by)
-    except FilterError as exc:
-        raise _invalid("by", exc) from None
-
-
 @router.get("/distribution", summary="Visits per local hour or weekday")
 def distribution(
     _: TeamDep,
@@ -328,3 +325,64 @@ def distribution(
         return stats.distribution_report(store, flt, unit)
     except FilterError as exc:
         raise _invalid("unit", exc) from None
+
+
+# -- the routes generated from the declarations ---------------------------------------------
+
+
+def _annotation(param: Param) -> Any:
+    """The parameter's type as FastAPI reads it: Literal for choices, `| None` when it may be
+    left out without a default, Query(...) carrying bounds, help and list-ness."""
+    kind: Any = list[str] if param.type is list else param.type
+    if param.choices:
+        kind = Literal[param.choices]
+    if param.default is None and not param.required and param.type is not list:
+        kind = kind | None
+    query = {k: getattr(param, k) for k in ("ge", "le", "gt") if getattr(param, k) is not None}
+    if param.help:
+        query["description"] = param.help
+    if query or param.type is list:
+        return Annotated[kind, Query(**query)]
+    return kind
+
+
+def _signature(report: Report) -> inspect.Signature:
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    fixed = [
+        inspect.Parameter("_", keyword, annotation=TeamDep),
+        inspect.Parameter("store", keyword, annotation=StoreDep),
+    ]
+    if report.filtered:
+        fixed.append(inspect.Parameter("flt", keyword, annotation=FilterDep))
+    own = [
+        inspect.Parameter(
+            p.name,
+            keyword,
+            annotation=_annotation(p),
+            default=inspect.Parameter.empty if p.required else [] if p.type is list else p.default,
+        )  # fmt: skip
+        for p in report.params
+    ]
+    return inspect.Signature([*fixed, *own], return_annotation=dict[str, Any])
+
+
+def _route(report: Report) -> None:
+    def endpoint(**given: Any) -> dict[str, Any]:
+        given.pop("_")
+        store, flt = given.pop("store"), given.pop("flt", None)
+        try:
+            return report.answer(store, flt, given)
+        except FilterError as exc:
+            raise _refused(exc) from None
+
+    # FastAPI reads the parameters, their types and bounds from the signature.
+    endpoint.__signature__ = _signature(report)  # type: ignore[attr-defined]
+    endpoint.__name__ = report.name.replace("-", "_")
+    router.add_api_route(
+        f"/{report.path}", endpoint, methods=["GET"], summary=report.summary,
+        name=endpoint.__name__,
+    )  # fmt: skip
+
+
+for _report in REPORTS:
+    _route(_report)

@@ -163,19 +163,6 @@ def _none(model: str) -> am.Attribution:
     return am.Attribution(model, {}, {})
 
 
-def traffic_report(store: Store, flt: Filter, by: str | None = None) -> dict[str, Any]:
-    """Impressions, clicks, CTR, visits, UV, PV, sessions, duration, bounce, new vs
-    returning, orders and amount, overall or per value of `by` (see `app.attribution.traffic`
-    for each definition)."""
-    rows = traffic.run(store, flt, by)
-    return {
-        "by": by,
-        "session_gap_seconds": int(traffic.SESSION_GAP.total_seconds()),
-        "returning_days": flt.returning_days,
-        "rows": [{**row.__dict__, "amount": float(row.amount)} for row in rows],
-    }
-
-
 def distribution_report(store: Store, flt: Filter, unit: str = "hour") -> dict[str, Any]:
     """Visits and visitors per local hour (0-23) or ISO weekday (1 = Monday) in `flt.tz`."""
     rows = traffic.distribution(store, flt, unit)

@@ -29,6 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.attribution.filters import PRIOR_VISITORS, Filter, FilterError, dimension, where
+from app.attribution.report import Column, Param, Report
 from app.store.client import Store
 
 SESSION_GAP = timedelta(minutes=30)
@@ -152,9 +153,22 @@ def run(store: Store, flt: Filter, by: str | None = None) -> list[TrafficRow]:
     return rows
 
 
+def traffic_report(store: Store, flt: Filter, by: str | None = None) -> dict[str, Any]:
+    """Impressions, clicks, CTR, visits, UV, PV, sessions, duration, bounce, new vs
+    returning, orders and amount, overall or per value of `by` (see the module docstring for
+    each definition)."""
+    rows = run(store, flt, by)
+    return {
+        "by": by,
+        "session_gap_seconds": int(SESSION_GAP.total_seconds()),
+        "returning_days": flt.returning_days,
+        "rows": [{**row.__dict__, "amount": float(row.amount)} for row in rows],
+    }
+
+
 def build_distribution(flt: Filter, unit: str = "hour") -> tuple[str, dict[str, Any]]:
     if unit not in UNITS:
-        raise FilterError(f"unknown unit {unit!r}; one of: {', '.join(UNITS)}")
+        raise FilterError(f"unknown unit {unit!r}; one of: {', '.join(UNITS)}", "unit")
     condition, params = where(flt)
     sql = f"""
 SELECT {UNITS[unit][0]} AS slot, count() AS visits, uniqExactIf(visitor_id, visitor_id != '')
@@ -172,3 +186,33 @@ def distribution(store: Store, flt: Filter, unit: str = "hour") -> list[tuple[in
     sql, params = build_distribution(flt, unit)
     found = {int(slot): (int(v), int(u)) for slot, v, u in store.query(sql, params)}
     return [(slot, *found.get(slot, (0, 0))) for slot in UNITS[unit][1]]
+
+
+REPORT = Report(
+    name="traffic",
+    summary="Traffic: impressions, clicks, CTR, visits, UV, PV, sessions, …",
+    run=traffic_report,
+    params=(Param("by", str, None, "split by a dimension, e.g. channel"),),
+    columns=(
+        Column("value", "Value", "text", empty="(all)"),
+        Column("impressions", "Impressions"),
+        Column("clicks", "Clicks"),
+        Column("ctr", "Click-through rate", "percent"),
+        Column("visits", "Visits (page views)"),
+        Column("visitors", "Visitors (UV)"),
+        Column("pv_per_visitor", "Page views per visitor", "ratio"),
+        Column("sessions", "Sessions"),
+        Column("bounce_rate", "Bounce rate", "percent"),
+        Column(
+            "avg_visit_duration_s",
+            "Average visit duration",
+            "seconds",
+            header="avg_duration_s",
+            digits=1,
+        ),
+        Column("new_visitors", "New visitors"),
+        Column("returning_visitors", "Returning visitors"),
+        Column("orders", "Orders"),
+        Column("amount", "Order amount", "money"),
+    ),
+)

@@ -30,6 +30,8 @@ from app.attribution.filters import (
     check_range,
 )
 from app.attribution.funnel import DEFAULT_WINDOW_SECONDS
+from app.attribution.report import Param, Report
+from app.attribution.reports import REPORTS
 from app.cli.common import (
     BadInput,
     call_api,
@@ -164,32 +166,6 @@ def _attribution(args: argparse.Namespace) -> int:
     rows.append({"value": "(total)",
                  **{m: f"{answer['totals']['conversions'][m]:.2f}" for m in names}})  # fmt: skip
     emit(args, rows, ("value", *names), "rows")
-    return 0
-
-
-def _traffic(args: argparse.Namespace) -> int:
-    params = {**_params(args), "by": args.by}
-
-    def via_store(store: Store, _: Settings) -> Any:
-        return _checked(lambda: stats.traffic_report(store, _filter(args), args.by))
-
-    answer = routed(args, lambda t: call_api(t, "GET", "/api/v1/stats/traffic", params=params),
-                     via_store)  # fmt: skip
-    if args.format == "json":
-        print_json(answer)
-        return 0
-    rows = [
-        {**r, "value": r["value"] or "(all)", "ctr": _pct(r["ctr"]),
-         "bounce_rate": _pct(r["bounce_rate"]),
-         "pv_per_visitor": "" if r["pv_per_visitor"] is None else f"{r['pv_per_visitor']:.2f}",
-         "avg_duration_s": "" if r["avg_visit_duration_s"] is None
-         else f"{r['avg_visit_duration_s']:.1f}", "amount": f"{r['amount']:.2f}"}
-        for r in answer["rows"]
-    ]  # fmt: skip
-    columns = ("value", "impressions", "clicks", "ctr", "visits", "visitors", "pv_per_visitor",
-               "sessions", "bounce_rate", "avg_duration_s", "new_visitors",
-               "returning_visitors", "orders", "amount")  # fmt: skip
-    emit(args, rows, columns, "rows")
     return 0
 
 
@@ -493,13 +469,62 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     attribution.add_argument("--half-life-days", type=float, default=7.0)
     attribution.add_argument("--markov-order", type=int, default=1, choices=(1, 2, 3))
     attribution.set_defaults(func=run_command(_attribution))
-    traffic = actions.add_parser(
-        "traffic", parents=[common, report], help="impressions, clicks, visits, UV, PV, …"
-    )
-    traffic.add_argument("--by", default=None, help="split by a dimension, e.g. channel")
-    traffic.set_defaults(func=run_command(_traffic))
+    for declared in REPORTS:
+        _add_report(actions, declared, [common, report] if declared.filtered else [common])
     distribution = actions.add_parser(
         "distribution", parents=[common, report], help="visits per local hour or weekday"
     )
     distribution.add_argument("--unit", choices=("hour", "weekday"), default="hour")
     distribution.set_defaults(func=run_command(_distribution))
+
+
+# -- the commands generated from the declarations -------------------------------------------
+
+
+def _add_report(actions: argparse._SubParsersAction, report: Report, parents: list) -> None:
+    parser = actions.add_parser(report.name, parents=parents, help=report.summary)
+    for param in report.params:
+        _add_param(parser, param)
+    parser.set_defaults(func=run_command(lambda args: _run(report, args)))
+
+
+def _add_param(parser: argparse.ArgumentParser, param: Param) -> None:
+    options: dict[str, Any] = {"dest": param.name, "help": param.help or None}
+    if param.type is bool:
+        options["action"] = "store_true"
+    elif param.type is list:
+        options["default"] = None  # comma-separated, as the API takes them
+    else:
+        options["type"] = {int: int, float: float, date: _date}.get(param.type)
+        options["default"] = param.default
+        options["choices"] = param.choices or None
+        options["required"] = param.required
+    parser.add_argument(param.flag, **options)
+
+
+def _run(report: Report, args: argparse.Namespace) -> int:
+    """Ask the server's API (else the store) for the report; print it as asked."""
+    given = {p.name: getattr(args, p.name) for p in report.params}
+    wire = {
+        name: (value or None) if isinstance(value, bool) else value for name, value in given.items()
+    }
+    if report.filtered:
+        wire = {**_params(args), **wire}
+
+    def via_store(store: Store, _: Settings) -> Any:
+        flt = _filter(args) if report.filtered else None
+        return _checked(lambda: report.answer(store, flt, given))
+
+    path = f"/api/v1/stats/{report.path}"
+    answer = routed(args, lambda t: call_api(t, "GET", path, params=wire), via_store)
+    if args.format == "json":
+        print_json(answer)
+        return 0
+    rows, columns = report.table(answer)
+    if args.format == "table" and report.headline:
+        emit_one(args, report.headline_row(answer))
+        print()
+    emit(args, rows, [c.header for c in columns], report.noun)
+    if args.format == "table" and report.footer:
+        print(report.footer.format(**answer))
+    return 0

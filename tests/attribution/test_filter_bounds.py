@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.attribution import engagement, referral, scoreboard, stats
+from app.attribution import engagement, referral, scoreboard, stats, traffic
 from app.attribution.filters import (
     FIRST_DAY,
     LAST_DAY,
@@ -100,7 +100,7 @@ def test_every_allowed_zone_is_one_the_engine_knows(store):
 )  # fmt: skip
 def test_reports_at_the_edges_run_on_the_engine(store, start, end):
     flt = Filter.asked(start, end, tz="Pacific/Kiritimati", visitor="returning")
-    stats.traffic_report(store, flt, "day")
+    traffic.traffic_report(store, flt, "day")
     stats.funnel_report(store, flt, ("click", "order"), window_seconds=366 * 86400, by="hour")
     stats.attribution_report(store, flt, "channel", ("last_click",), click_lookback_days=366)
     referral.referral_report(store, flt, 20)

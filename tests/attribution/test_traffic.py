@@ -335,7 +335,7 @@ def test_hours_and_weekdays_in_shanghai(loaded):
 
 def test_reports_are_json_ready(loaded):
     store, _ = loaded
-    report = stats.traffic_report(store, RANGE, by="channel")
+    report = traffic.traffic_report(store, RANGE, by="channel")
     assert report["by"] == "channel" and len(report["rows"]) == 3
     assert all(isinstance(r["amount"], float) for r in report["rows"])
     dist = stats.distribution_report(store, RANGE, unit="weekday")
