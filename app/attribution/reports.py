@@ -3,7 +3,36 @@ next to its query (`REPORT` at the bottom of its module, see `app.attribution.re
 
 from __future__ import annotations
 
-from app.attribution import traffic
+from app.attribution import (
+    attribution,
+    conversion_ranking,
+    distribution,
+    dropoff,
+    engagement,
+    funnel_report,
+    pages,
+    paths,
+    ranking,
+    ranking_history,
+    referral,
+    touchpoints,
+    traffic,
+)
 from app.attribution.report import Report
 
-REPORTS: tuple[Report, ...] = (traffic.REPORT,)
+REPORTS: tuple[Report, ...] = (
+    funnel_report.REPORT,
+    ranking.REPORT,
+    ranking_history.REPORT,
+    conversion_ranking.REPORT,
+    paths.REPORT,
+    pages.REPORT,
+    dropoff.REPORT,
+    engagement.REPORT,
+    touchpoints.REPORT,
+    referral.REPORT,
+    referral.TREE_REPORT,
+    attribution.REPORT,
+    traffic.REPORT,
+    distribution.REPORT,
+)
