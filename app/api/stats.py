@@ -107,17 +107,18 @@ def _signature(report: Report) -> inspect.Signature:
             p.name,
             keyword,
             annotation=_annotation(p),
+            # FastAPI copies a default per request: one shared [] is safe.
             default=inspect.Parameter.empty if p.required else [] if p.type is list else p.default,
-        )  # fmt: skip
+        )
         for p in report.params
     ]
     return inspect.Signature([*fixed, *own], return_annotation=dict[str, Any])
 
 
 def _route(report: Report) -> None:
+    # No docstring: FastAPI would publish it as the route's description.
     def endpoint(**given: Any) -> dict[str, Any]:
-        """Run the report on the query's values (FastAPI has checked types and bounds)."""
-        given.pop("_")
+        given.pop("_")  # the role check, done by its dependency
         store, flt = given.pop("store"), given.pop("flt", None)
         try:
             return report.answer(store, flt, given)
