@@ -39,7 +39,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.attribution import counts, funnel, scoreboard  # noqa: E402
+from app.attribution import counts, funnel, ranking  # noqa: E402
 from app.attribution.filters import Filter  # noqa: E402
 from app.rollups import funnels  # noqa: E402
 from app.store.client import Store, open_store  # noqa: E402
@@ -223,10 +223,10 @@ def main() -> None:
             lambda: funnel.run(store, flt, source="rollup")
         )
         timings["ranking by channel, rollup"], ranked = best(
-            lambda: scoreboard.scoreboard_report(store, flt, "channel")
+            lambda: ranking.scoreboard_report(store, flt, "channel")
         )
         timings["ranking by placement, rollup"], _ = best(
-            lambda: scoreboard.scoreboard_report(store, flt, "placement_id")
+            lambda: ranking.scoreboard_report(store, flt, "placement_id")
         )
         timings["counts by channel, raw"], raw_counts = best(
             lambda: counts.counts(store, flt, "channel", source="raw")

@@ -62,7 +62,7 @@ class CountRow:
 def build(flt: Filter, by: str) -> tuple[str, dict[str, Any]]:
     """The counting query and its parameters (no store I/O)."""
     if by not in BY:
-        raise FilterError(f"unknown dimension {by!r}; one of: {', '.join(sorted(BY))}")
+        raise FilterError(f"unknown dimension {by!r}; one of: {', '.join(sorted(BY))}", "by")
     condition, params = where(flt)
     source = "events"
     dim = DIMENSIONS.get(by, "channel")
@@ -126,7 +126,7 @@ def build_rollup(flt: Filter, by: str) -> tuple[str, dict[str, Any]]:
     """The same counts from the smallest daily counts table (no store I/O)."""
     table = rollup_table(flt, by)
     if table is None:
-        raise FilterError("no daily counts table answers this")
+        raise FilterError("no daily counts table answers this", "source")
     conditions = ["day >= {first:Date}", "day <= {last:Date}"]
     params: dict[str, Any] = {"first": flt.start, "last": flt.end}
     if not flt.include_bots:
@@ -159,15 +159,16 @@ def counts(store: Store, flt: Filter, by: str, *, source: str = "auto") -> list[
     """One row per value of `by` with any impression, click, visit or order, by value.
     `source`: "auto" (the rollup when it covers the question), "raw" or "rollup"."""
     if source not in ("auto", "raw", "rollup"):
-        raise FilterError("source must be auto, raw or rollup")
+        raise FilterError("source must be auto, raw or rollup", "source")
     if by not in BY:
-        raise FilterError(f"unknown dimension {by!r}; one of: {', '.join(sorted(BY))}")
+        raise FilterError(f"unknown dimension {by!r}; one of: {', '.join(sorted(BY))}", "by")
     covered = rollup_covers(flt, by)
     if source == "rollup" and not covered:
         raise FilterError(
             f"the counts rollup covers {ROLLUP_TZ} days and the dimensions "
             f"{', '.join(ROLLUP_BY)}, channel_type and day, without the visitor filter; "
-            "use source=raw or auto"
+            "use source=raw or auto",
+            "source",
         )
     use_rollup = covered and source != "raw"
     sql, params = build_rollup(flt, by) if use_rollup else build(flt, by)

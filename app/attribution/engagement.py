@@ -1,5 +1,5 @@
-"""Silence time, activity tiers and stickiness of visitors: the health figures operators
-manage their base by.
+"""Silence time, activity tiers and stickiness of visitors (/stats/silence): the health
+figures operators manage their base by.
 
 Definitions (over the filter's events of every type, its list filters applied; bots left out
 unless asked for):
@@ -25,6 +25,7 @@ from datetime import timedelta
 from typing import Any
 
 from app.attribution.filters import Filter, FilterError, where
+from app.attribution.report import Column, Param, Report
 from app.store.client import Store
 
 LOOKBACK_DAYS = 90
@@ -45,7 +46,7 @@ BUCKETS: tuple[tuple[int, int | None], ...] = (
 
 def _days(value: int, name: str, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_DAYS:
-        raise FilterError(f"{name} must be an integer from {low} to {MAX_DAYS}")
+        raise FilterError(f"{name} must be an integer from {low} to {MAX_DAYS}", name)
     return value
 
 
@@ -167,3 +168,34 @@ def silence_report(
             "rate": retained / previous if previous else None,
         },
     }
+
+
+def table_rows(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    """The silence buckets, the tiers, then stickiness, one table."""
+    rows = [{"group": "silence", "label": b["label"], "visitors": b["visitors"],
+             "share": b["share"]} for b in answer["buckets"]]  # fmt: skip
+    rows += [{"group": "tier", "label": t["tier"], "visitors": t["visitors"],
+              "share": t["share"]} for t in answer["tiers"]]  # fmt: skip
+    sticky = answer["stickiness"]
+    rows.append({"group": "stickiness", "label": f"retained of {sticky['previous_visitors']}",
+                 "visitors": sticky["retained"], "share": sticky["rate"]})  # fmt: skip
+    return rows
+
+
+REPORT = Report(
+    name="silence",
+    summary="Silence time (days since last activity), activity tiers",
+    run=silence_report,
+    params=(
+        Param("lookback_days", int, LOOKBACK_DAYS, ge=1, le=MAX_DAYS),
+        Param("high_active_days", int, HIGH_ACTIVE_DAYS, ge=2, le=MAX_DAYS),
+    ),
+    columns=(
+        Column("group", "Group", "text"),
+        Column("label", "Bucket", "text"),
+        Column("visitors", "Visitors"),
+        Column("share", "Share", "percent"),
+    ),
+    rows=table_rows,
+    footer="median silence: {median_silence_days} days as of {as_of}",
+)

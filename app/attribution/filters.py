@@ -194,11 +194,12 @@ def where(flt: Filter, *, visitor_as_of: date | None = None) -> tuple[str, dict[
     return " AND ".join(conditions), params
 
 
-def dimension(name: str) -> str:
-    """The column expression of an allow-listed dimension; FilterError for any other name."""
+def dimension(name: str, field: str = "by") -> str:
+    """The column expression of an allow-listed dimension; FilterError naming `field` (the
+    parameter that asked for it: every report calls it `by`) for any other name."""
     try:
         return DIMENSIONS[name]
     except KeyError:
         raise FilterError(
-            f"unknown dimension {name!r}; one of: {', '.join(sorted(DIMENSIONS))}"
+            f"unknown dimension {name!r}; one of: {', '.join(sorted(DIMENSIONS))}", field
         ) from None

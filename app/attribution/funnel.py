@@ -63,7 +63,7 @@ class Step:
 
     def __post_init__(self) -> None:
         if self.event_type not in EVENT_TYPES:
-            raise FilterError(f"unknown event type {self.event_type!r}")
+            raise FilterError(f"unknown event type {self.event_type!r}", "steps")
 
     @property
     def label(self) -> str:
@@ -105,9 +105,9 @@ class Funnel:
 def check(steps: Sequence[Step], window_seconds: int) -> tuple[Step, ...]:
     steps = tuple(steps)
     if not 2 <= len(steps) <= MAX_STEPS:
-        raise FilterError(f"a funnel has 2 to {MAX_STEPS} steps, got {len(steps)}")
+        raise FilterError(f"a funnel has 2 to {MAX_STEPS} steps, got {len(steps)}", "steps")
     if not 0 < window_seconds <= 366 * 24 * 3600:
-        raise FilterError("window_seconds must be within 1 second and 366 days")
+        raise FilterError("window_seconds must be within 1 second and 366 days", "window")
     return steps
 
 
@@ -297,12 +297,13 @@ def run(
 
     steps = check(steps, window_seconds)
     if source not in ("auto", "raw", "rollup"):
-        raise FilterError("source must be auto, raw or rollup")
+        raise FilterError("source must be auto, raw or rollup", "source")
     plan = rollup.covers(flt, steps, window_seconds, by)
     if source == "rollup" and plan is None:
         raise FilterError(
             "the rollup covers the default funnels, one dimension, bots left out, no visitor "
-            f"filter and the {rollup.ROLLUP_TZ} calendar; use source=raw or auto"
+            f"filter and the {rollup.ROLLUP_TZ} calendar; use source=raw or auto",
+            "source",
         )
     if plan is not None and source != "raw":
         missing, computed_at = rollup.state(store, flt, plan)

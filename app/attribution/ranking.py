@@ -1,147 +1,417 @@
-"""Ranking channels (partners, sites, placements, creatives) honestly with small numbers.
+"""The ranking (/stats/ranking), the scoreboard: channels, channel types, partners, sites,
+placements, creatives or campaigns ranked on traffic, outcome and cost, honest with small
+numbers, and compared with an earlier period.
 
-Every rate carries a Wilson score interval and rows rank by its lower bound. A lower bound
-alone still lets a tiny sample through (1 order from 2 clicks: 9.5% at 95%), so rows with
-fewer than `min_trials` trials rank after every row that has enough, whatever their rate:
-a channel with 2 clicks and 1 order never tops one with 2,000 clicks and 200 orders. Each
-row is tagged against the pooled rate of all rows: `winner` when even its lower bound beats
-it, `loser` when even its upper bound falls short, else `not_enough_data` (always so under
-`min_trials`) — the "test with a slice of the budget, then shift" playbook of media buyers.
+- counts (impressions, clicks, visits, orders, revenue) come from `counts.counts`; orders
+  and revenue count for the value their click carried: last-click attribution.
+- CTR = clicks / impressions and conversion rate (transaction success rate) = orders /
+  clicks, each with a Wilson interval; sorting by either ranks by the interval's lower bound,
+  rows with fewer than `min_trials` trials after all others (`rates.rank_rates`), and tags
+  rows winner / loser / not_enough_data.
+- spend: the `costs` rows (read FINAL) of the same calendar days (cost days are taken as the
+  report's days) and of the filters cost rows can carry (campaign, channel, channel type,
+  partner, site, placement). Spend is never apportioned: a row gets the spend of the cost
+  rows that name its value; cost rows that leave the dimension blank are `unassigned_spend`
+  (so is all spend by a dimension costs do not have, such as creative or province). With a
+  filter costs cannot carry (creative, region, device, ISP, new vs returning…) spend is
+  unknown (None).
+- CPC = spend / clicks, CPA = spend / orders, ROAS = revenue / spend, ROI = (revenue -
+  spend) / spend; None where spend is unknown (a value no cost row names has unknown
+  spend, not zero) or the divisor is zero. Sorting by them (and
+  by ROAS/ROI) puts rows with fewer than `min_trials` clicks last, like the rates.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import replace
+from datetime import date, timedelta
 from decimal import Decimal
-from statistics import NormalDist
+from typing import Any
 
-WINNER, LOSER, NOT_ENOUGH_DATA = "winner", "loser", "not_enough_data"
+from app.attribution import rates
+from app.attribution.counts import BY, CountRow, counts
+from app.attribution.filters import LIST_COLUMNS, Filter, FilterError, check_day, check_range
+from app.attribution.report import Column, Param, Report
+from app.store.client import Store
 
-
-def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
-    """The Wilson score interval of successes/trials; (0, 1) when there are no trials."""
-    if trials <= 0:
-        return 0.0, 1.0
-    if not 0 <= successes <= trials:
-        raise ValueError(f"successes must be within 0..trials, got {successes}/{trials}")
-    z = NormalDist().inv_cdf(0.5 + confidence / 2)
-    p = successes / trials
-    denominator = 1 + z * z / trials
-    centre = (p + z * z / (2 * trials)) / denominator
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-@dataclass(frozen=True)
-class RateRow:
-    """One row of a ranking: a dimension value and the counts of one rate."""
-
-    key: str
-    successes: int  # e.g. orders, clicks
-    trials: int  # e.g. clicks, impressions
-
-
-@dataclass(frozen=True)
-class Ranked:
-    key: str
-    successes: int
-    trials: int
-    rate: float | None  # None without trials
-    low: float
-    high: float
-    rank: int  # 1 = best lower bound
-    verdict: str  # winner | loser | not_enough_data
+# Rates: (successes, trials) of each.
+RATES = {"ctr": ("clicks", "impressions"), "conversion_rate": ("orders", "clicks")}
+DESCENDING = ("impressions", "clicks", "visits", "orders", "revenue", "spend", "roas", "roi")
+ASCENDING = ("cpc", "cpa")
+SORTS = (*RATES, *DESCENDING, *ASCENDING)
+_NEEDS_TRIALS = ("roas", "roi", "cpc", "cpa")  # ratios that small samples make wild
+# Dimension -> `costs` column; channel_type goes through the channels table.
+COST_DIMENSIONS = {
+    "campaign_id": "campaign_id",
+    "channel": "channel",
+    "partner_id": "partner_id",
+    "site_key": "site_key",
+    "placement_id": "placement_id",
+    "day": "toString(day)",
+    "channel_type": "channel",
+}
+COST_FILTERS = ("campaign_id", "channel", "partner_id", "site_key", "placement_id")
+MAX_MIN_TRIALS = 1_000_000
+_ZERO = Decimal("0.00")
 
 
-MIN_TRIALS = 30
+# -- spend ----------------------------------------------------------------------------------
 
 
-def rank_rates(
-    rows: Sequence[RateRow], confidence: float = 0.95, min_trials: int = MIN_TRIALS
-) -> list[Ranked]:
-    """Rows with enough trials first, each group best first by the lower bound of the rate
-    (ties: more trials first, then key), each row tagged against the pooled rate."""
-    total_s = sum(r.successes for r in rows)
-    total_t = sum(r.trials for r in rows)
-    pooled = total_s / total_t if total_t else 0.0
-    scored = []
-    for row in rows:
-        low, high = wilson_interval(row.successes, row.trials, confidence)
-        enough = row.trials >= max(min_trials, 1)
-        if enough and low > pooled:
-            verdict = WINNER
-        elif enough and high < pooled:
-            verdict = LOSER
+def _cost_where(flt: Filter, currency: str | None) -> tuple[str, dict[str, Any]]:
+    conditions = ["day >= {start:Date}", "day <= {end:Date}"]
+    params: dict[str, Any] = {"start": flt.start, "end": flt.end}
+    for name in COST_FILTERS:
+        if getattr(flt, name):
+            conditions.append(f"{name} IN {{{name}:Array(String)}}")
+            params[name] = list(getattr(flt, name))
+    if flt.channel_type:
+        conditions.append(
+            "channel IN (SELECT id FROM channels FINAL WHERE type IN {channel_type:Array(String)})"
+        )
+        params["channel_type"] = list(flt.channel_type)
+    if currency is not None:
+        conditions.append("currency = {currency:String}")
+        params["currency"] = currency
+    return " AND ".join(conditions), params
+
+
+def spend_by(
+    store: Store, flt: Filter, by: str, currency: str | None = None
+) -> tuple[dict[str, Decimal], Decimal, list[str]]:
+    """({value: spend} for cost rows naming a value of `by`, the spend of the others
+    (unassigned), the currencies seen). Every matching cost row counts once."""
+    condition, params = _cost_where(flt, currency)
+    column = COST_DIMENSIONS.get(by, "''")
+    sql = f"""
+SELECT {column} AS value, currency, sum(spend) AS spend
+FROM costs FINAL
+WHERE {condition}
+GROUP BY value, currency
+"""  # noqa: S608 (column from the allow-list; values are bound)
+    if by == "channel_type":
+        sql = f"""
+SELECT if(s.value = '', '', ifNull(t.type, '')) AS type_value, s.currency, sum(s.spend)
+FROM ({sql}) AS s
+LEFT ANY JOIN (SELECT id, type FROM channels FINAL) AS t ON s.value = t.id
+GROUP BY type_value, s.currency
+"""  # noqa: S608 (no input in the text)
+    per_value: dict[str, Decimal] = {}
+    unassigned = _ZERO
+    currencies: set[str] = set()
+    for value, cur, amount in store.query(sql, params):
+        amount = Decimal(str(amount)).quantize(Decimal("0.01"))
+        currencies.add(str(cur))
+        if value == "":
+            unassigned += amount
         else:
-            verdict = NOT_ENOUGH_DATA
-        rate = row.successes / row.trials if row.trials else None
-        scored.append((row, rate, low, high, verdict))
-    scored.sort(
-        key=lambda item: (item[0].trials < min_trials, -item[2], -item[0].trials, item[0].key)
-    )
-    return [
-        Ranked(row.key, row.successes, row.trials, rate, low, high, n, verdict)
-        for n, (row, rate, low, high, verdict) in enumerate(scored, start=1)
+            per_value[str(value)] = per_value.get(str(value), _ZERO) + amount
+    return per_value, unassigned, sorted(currencies)
+
+
+def _spend_blockers(flt: Filter) -> list[str]:
+    """The filters set on `flt` that cost rows cannot carry."""
+    blockers = [n for n in LIST_COLUMNS if n not in COST_FILTERS and getattr(flt, n)]
+    return [*blockers, "visitor"] if flt.visitor else blockers
+
+
+# -- rows -----------------------------------------------------------------------------------
+
+
+def _rate_json(rate: rates.Rate, verdict: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"rate": rate.rate, "low": rate.low, "high": rate.high,
+                           "capped": rate.capped}  # fmt: skip
+    if verdict is not None:
+        out["verdict"] = verdict
+    return out
+
+
+def _metrics(c: CountRow, spend: Decimal | None) -> dict[str, Any]:
+    """Every figure of one row (or of the totals), as JSON-ready values."""
+    return {
+        "impressions": c.impressions,
+        "clicks": c.clicks,
+        "ctr": rates.rate_of(c.clicks, c.impressions),
+        "visits": c.visits,
+        "orders": c.orders,
+        "conversion_rate": rates.rate_of(c.orders, c.clicks),
+        "revenue": float(c.revenue),
+        "spend": None if spend is None else float(spend),
+        "cpc": None if spend is None else rates.ratio(spend, c.clicks),
+        "cpa": None if spend is None else rates.ratio(spend, c.orders),
+        "roas": None if spend is None else rates.ratio(c.revenue, spend),
+        "roi": None if spend is None else rates.ratio(c.revenue - spend, spend),
+    }
+
+
+def _flat(metrics: dict[str, Any]) -> dict[str, Any]:
+    """Rates as their plain value (for period comparisons)."""
+    return {k: (v.rate if isinstance(v, rates.Rate) else v) for k, v in metrics.items()}
+
+
+def _order(
+    rows: dict[str, dict[str, Any]], sort: str, min_trials: int
+) -> tuple[list[str], dict[str, dict[str, str]]]:
+    """The values in rank order, and each rate's verdict per value."""
+    verdicts: dict[str, dict[str, str]] = {v: {} for v in rows}
+    orders: dict[str, list[str]] = {}
+    for name, (succ, trials) in RATES.items():
+        ranked = rates.rank_rates(
+            [rates.capped_row(v, m[succ], m[trials]) for v, m in rows.items()],
+            min_trials=min_trials,
+        )
+        orders[name] = [r.key for r in ranked]
+        for r in ranked:
+            verdicts[r.key][name] = r.verdict
+    if sort in RATES:
+        return orders[sort], verdicts
+    items = [
+        (v, m[sort], sort not in _NEEDS_TRIALS or m["clicks"] >= max(min_trials, 1))
+        for v, m in rows.items()
     ]
+    return rates.order_by_value(items, descending=sort in DESCENDING), verdicts
 
 
-# -- the scoreboard's rules: rates that may overflow, ratios, orderings, period changes ------
+def _board(
+    store: Store, flt: Filter, by: str, sort: str, min_trials: int, currency: str | None
+) -> dict[str, Any]:
+    found = {c.value: c for c in counts(store, flt, by)}
+    blockers = _spend_blockers(flt)
+    known = not blockers
+    per_value: dict[str, Decimal] = {}
+    unassigned = _ZERO
+    currencies: list[str] = []
+    if known:
+        per_value, unassigned, currencies = spend_by(store, flt, by, currency)
+        if len(currencies) > 1:
+            raise FilterError(
+                f"spend in several currencies ({', '.join(currencies)}): choose one with currency",
+                "currency",
+            )
+    values = sorted(set(found) | set(per_value))
+    zero = CountRow("", 0, 0, 0, 0, _ZERO)
+    rows: dict[str, dict[str, Any]] = {}
+    for value in values:
+        # No cost row names the value: its spend is unknown, not zero (no CPA of 0).
+        spend = per_value.get(value) if known and by in COST_DIMENSIONS else None
+        rows[value] = _metrics(found.get(value, replace(zero, value=value)), spend)
+    flat_rows = {v: _flat(m) for v, m in rows.items()}
+    order, verdicts = _order(flat_rows, sort, min_trials)
+    verdict_of = sort if sort in RATES else "conversion_rate"
+    out_rows = []
+    for rank, value in enumerate(order, start=1):
+        m = rows[value]
+        out_rows.append(
+            {
+                "value": value,
+                "rank": rank,
+                "verdict": verdicts[value][verdict_of],
+                "enough_data": m[RATES[verdict_of][1]] >= max(min_trials, 1),
+                **m,
+                "ctr": _rate_json(m["ctr"], verdicts[value]["ctr"]),
+                "conversion_rate": _rate_json(
+                    m["conversion_rate"], verdicts[value]["conversion_rate"]
+                ),
+            }
+        )
+    total_counts = CountRow(
+        "",
+        sum(c.impressions for c in found.values()),
+        sum(c.clicks for c in found.values()),
+        sum(c.visits for c in found.values()),
+        sum(c.orders for c in found.values()),
+        sum((c.revenue for c in found.values()), _ZERO),
+    )
+    total_spend = sum(per_value.values(), unassigned) if known else None
+    totals = _metrics(total_counts, total_spend)
+    if by not in COST_DIMENSIONS and known:
+        unassigned = total_spend or _ZERO  # costs do not break spend down by this at all
+    return {
+        "start": flt.start.isoformat(),
+        "end": flt.end.isoformat(),
+        "rows": out_rows,
+        "flat": flat_rows,
+        "totals": {
+            **totals,
+            "ctr": _rate_json(totals["ctr"]),
+            "conversion_rate": _rate_json(totals["conversion_rate"]),
+        },  # fmt: skip
+        "spend_known": known,
+        "spend_note": (
+            f"spend unknown: cost rows carry no {', '.join(blockers)}" if blockers else None
+        ),
+        "unassigned_spend": float(unassigned) if known else None,
+        "currency": (currency or (currencies[0] if currencies else None)) if known else None,
+    }
 
 
-@dataclass(frozen=True)
-class Rate:
-    """A rate with its Wilson interval. Counted events need not nest (an order whose click
-    fell before the range, a second order from one click, a click without an impression
-    pixel), so successes may exceed trials: then the interval is that of successes = trials
-    and `capped` says so, while `rate` stays the plain quotient."""
+# -- the report -----------------------------------------------------------------------------
 
-    successes: int
-    trials: int
-    rate: float | None  # None without trials
-    low: float
-    high: float
-    capped: bool
+COMPARED = ("impressions", "clicks", "ctr", "visits", "orders", "conversion_rate", "revenue",
+            "spend", "cpc", "cpa", "roas", "roi")  # fmt: skip
 
 
-def rate_of(successes: int, trials: int, confidence: float = 0.95) -> Rate:
-    capped = successes > trials
-    low, high = wilson_interval(min(successes, trials), trials, confidence)
-    rate = successes / trials if trials else None
-    return Rate(successes, trials, rate, low, high, capped)
+def compare_filter(
+    flt: Filter,
+    compare: str | None,
+    compare_start: date | None = None,
+    compare_end: date | None = None,
+) -> Filter | None:
+    """The filter of the period to compare with: `previous` (as many days, just before), or
+    compare_start..compare_end; None for no comparison."""
+    dates = (compare_start, compare_end)
+    if compare_start is not None and compare_end is not None:
+        check_range(compare_start, compare_end, ("compare_start", "compare_end"))
+    for name, day in (("compare_start", compare_start), ("compare_end", compare_end)):
+        if day is not None:
+            check_day(name, day)
+    if compare is not None and compare != "previous":
+        raise FilterError(f"compare must be 'previous', got {compare!r}", "compare")
+    if compare and any(d is not None for d in dates):
+        raise FilterError("give compare=previous or compare_start/compare_end, not both", "compare")
+    if (compare_start is None) != (compare_end is None):
+        missing = "compare_end" if compare_end is None else "compare_start"
+        raise FilterError("compare_start and compare_end go together", missing)
+    if compare == "previous":
+        days = (flt.end - flt.start).days + 1
+        return replace(flt, start=flt.start - timedelta(days=days), end=flt.start - timedelta(1))
+    if compare_start is not None and compare_end is not None:
+        if compare_end < compare_start:
+            raise FilterError(
+                f"compare_end {compare_end} is before compare_start {compare_start}", "compare_end"
+            )
+        return replace(flt, start=compare_start, end=compare_end)
+    return None
 
 
-def capped_row(key: str, successes: int, trials: int) -> RateRow:
-    """The RateRow `rank_rates` can take for counts that may overflow (see `Rate`)."""
-    return RateRow(key, min(successes, trials), trials)
+def scoreboard_report(
+    store: Store,
+    flt: Filter,
+    by: str,
+    sort: str = "conversion_rate",
+    min_trials: int = rates.MIN_TRIALS,
+    compare: str | None = None,
+    *,
+    compare_start: date | None = None,
+    compare_end: date | None = None,
+    currency: str | None = None,
+) -> dict[str, Any]:
+    """Rank the values of `by` (see the module docstring for every figure). JSON shape:
+    {by, sort, min_trials, start, end, tz, attribution, currency, spend_known, spend_note,
+    unassigned_spend, rows: [{value, rank, verdict, enough_data, impressions, clicks,
+    ctr: {rate, low, high, capped, verdict}, visits, orders, conversion_rate: {…}, revenue,
+    spend, cpc, cpa, roas, roi[, previous: {rank, <metric>…}, change: {<metric>: {abs,
+    rel}}]}], totals: {…}, compare: null | {start, end, totals, spend_known,
+    unassigned_spend}}."""
+    if by not in BY:
+        raise FilterError(f"unknown dimension {by!r}; one of: {', '.join(sorted(BY))}", "by")
+    if sort not in SORTS:
+        raise FilterError(f"unknown sort {sort!r}; one of: {', '.join(SORTS)}", "sort")
+    if isinstance(min_trials, bool) or not isinstance(min_trials, int):
+        raise FilterError("min_trials must be a whole number", "min_trials")
+    if not 0 <= min_trials <= MAX_MIN_TRIALS:
+        raise FilterError(f"min_trials must be 0 to {MAX_MIN_TRIALS}", "min_trials")
+    if currency is not None and not (len(currency) == 3 and currency.isalpha()):
+        raise FilterError("currency must be three letters, e.g. CNY", "currency")
+    currency = currency.upper() if currency else None
+    earlier = compare_filter(flt, compare, compare_start, compare_end)
+    board = _board(store, flt, by, sort, min_trials, currency)
+    flat = board.pop("flat")
+    report: dict[str, Any] = {
+        "by": by,
+        "sort": sort,
+        "min_trials": min_trials,
+        "tz": flt.tz,
+        "attribution": "last_click",
+        **board,
+        "compare": None,
+    }
+    if earlier is None:
+        return report
+    before = _board(store, earlier, by, sort, min_trials, currency)
+    before_flat = before["flat"]
+    before_rank = {r["value"]: r["rank"] for r in before["rows"]}
+    for row in report["rows"]:
+        value = row["value"]
+        if value in before_flat:
+            previous = before_flat[value]
+        else:  # nothing then: zero counts, no cost rows
+            previous = _flat(_metrics(CountRow(value, 0, 0, 0, 0, _ZERO), None))
+        row["previous"] = {"rank": before_rank.get(value), **{k: previous[k] for k in COMPARED}}
+        row["change"] = {k: rates.change(flat[value][k], row["previous"][k]) for k in COMPARED}
+    report["compare"] = {
+        "start": before["start"],
+        "end": before["end"],
+        "totals": before["totals"],
+        "spend_known": before["spend_known"],
+        "unassigned_spend": before["unassigned_spend"],
+        "values_only_then": sorted(set(before_flat) - set(flat)),
+    }
+    return report
 
 
-def ratio(numerator: Decimal | int, denominator: Decimal | int | None) -> float | None:
-    """numerator / denominator as a float; None when the denominator is unknown or zero."""
-    if denominator is None or not denominator:
-        return None
-    return float(Decimal(numerator) / Decimal(denominator))
+def table_rows(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    """One table row per ranked value: the rates' plain values, the conversion interval."""
+    rows = []
+    for r in answer["rows"]:
+        conv = r["conversion_rate"]
+        rows.append({
+            "rank": r["rank"], "value": r["value"], "verdict": r["verdict"], "clicks": r["clicks"],
+            "ctr": r["ctr"]["rate"], "orders": r["orders"], "conv": conv["rate"],
+            "interval": (conv["low"], conv["high"]), "revenue": r["revenue"], "spend": r["spend"],
+            "cpa": r["cpa"], "roas": r["roas"],
+            "prev_rank": (r.get("previous") or {}).get("rank", ""),
+        })  # fmt: skip
+    return rows
 
 
-def order_by_value(
-    items: Sequence[tuple[str, float | None, bool]], *, descending: bool
-) -> list[str]:
-    """Keys of (key, metric, enough data) items: enough data first, then known metrics best
-    first (largest, or smallest for costs), unknown metrics last, ties by key."""
-
-    def sort_key(item: tuple[str, float | None, bool]) -> tuple[bool, bool, float, str]:
-        key, value, enough = item
-        known = value is not None
-        score = 0.0 if value is None else (-value if descending else value)
-        return (not enough, not known, score, key)
-
-    return [item[0] for item in sorted(items, key=sort_key)]
+def _shown(answer: dict[str, Any]) -> tuple[str, ...]:
+    """The earlier period's rank only when there is one to compare with."""
+    keys = tuple(c.key for c in REPORT.columns)
+    return keys if answer["compare"] is not None else keys[:-1]
 
 
-def change(current: float | None, previous: float | None) -> dict[str, float | None]:
-    """The absolute change, and the relative one (None from zero or an unknown)."""
-    if current is None or previous is None:
-        return {"abs": None, "rel": None}
-    diff = current - previous
-    return {"abs": diff, "rel": diff / previous if previous else None}
+REPORT = Report(
+    name="ranking",
+    summary="Rank channels, partners, sites, … by traffic, rates and cost",
+    run=scoreboard_report,
+    params=(
+        Param("by", str, "channel", "channel, channel_type, partner_id, …"),
+        Param(
+            "sort",
+            str,
+            "conversion_rate",
+            "conversion_rate, ctr, clicks, orders, revenue, roas, roi, cpa, cpc, …",
+        ),
+        Param("min_trials", int, rates.MIN_TRIALS, ge=0, le=MAX_MIN_TRIALS),
+        Param(
+            "compare",
+            str,
+            None,
+            "add the previous period of the same length",
+            choices=("previous",),
+        ),
+        Param(
+            "compare_start", date, None, "compare with the days from this one (with compare_end)"
+        ),
+        Param("compare_end", date, None, "the last day compared with, included"),
+        Param("currency", str, None, "the spend currency, e.g. CNY"),
+    ),  # fmt: skip
+    columns=(
+        Column("rank", "Rank"),
+        Column("value", "Value", "text", empty="(none)"),
+        Column("verdict", "Verdict", "text"),
+        Column("clicks", "Clicks"),
+        Column("ctr", "Click-through rate", "percent"),
+        Column("orders", "Orders (last click)"),
+        Column("conv", "Conversion rate", "percent"),
+        Column("interval", "Conversion rate, 95% interval", "percent_range"),
+        Column("revenue", "Revenue", "money"),
+        Column("spend", "Spend", "money"),
+        Column("cpa", "Cost per order", "money"),
+        Column("roas", "Return on ad spend", "ratio"),
+        Column("prev_rank", "Rank in the earlier period"),
+    ),
+    rows=table_rows,
+    shown=_shown,
+)

@@ -1,5 +1,6 @@
-"""Referral (viral) analysis: who brought whom through shared links, how far it spread, who
-spread it most, and whether invited visitors convert and stay.
+"""Referral (viral) analysis (/stats/referral, /stats/referral/tree): who brought whom
+through shared links, how far it spread, who spread it most, and whether invited visitors
+convert and stay.
 
 The data (see app/tracker/static/t.js): a share link is any landing URL carrying
 `adt_ref=<sharer id>`, the sharer id being the sharer's own landing-site visitor id;
@@ -45,6 +46,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.attribution.filters import Filter, FilterError, where
+from app.attribution.report import Column, Param, Report
 from app.store.client import Store
 
 HISTORY_DAYS = 365
@@ -98,7 +100,7 @@ def build_forest(edges: Iterable[tuple[str, str, int]]) -> Forest:
 
 def _history(flt: Filter, history_days: int) -> Filter:
     if not 1 <= history_days <= 3660:
-        raise FilterError("history_days must be 1 to 3660")
+        raise FilterError("history_days must be 1 to 3660", "history_days")
     return dataclasses.replace(flt, start=flt.start - timedelta(days=history_days))
 
 
@@ -211,7 +213,7 @@ def referral_report(
 ) -> dict[str, Any]:
     """The referral programme's figures for the filter's range (module docstring)."""
     if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= 1000:
-        raise FilterError("top must be 1 to 1000")
+        raise FilterError("top must be 1 to 1000", "top")
     forest, visitors, shares, selfish, outcomes = _load(store, flt, history_days)
     start_ms, end_ms = _ms_range(flt)
     invitees = {v: ms for v, ms in forest.arrived.items() if start_ms <= ms < end_ms}
@@ -289,11 +291,11 @@ def invite_tree(
     below `root` (1 = invited by it), arrival and whether that falls in the range. Edges are
     those found up to the range end (module docstring); at most `max_nodes` invitees."""
     if not isinstance(root, str) or not _VISITOR.match(root):
-        raise FilterError("root must be a visitor id (1-128 of A-Z a-z 0-9 _ . : -)")
+        raise FilterError("root must be a visitor id (1-128 of A-Z a-z 0-9 _ . : -)", "root")
     if isinstance(max_nodes, bool) or not isinstance(max_nodes, int):
-        raise FilterError("max_nodes must be an integer")
+        raise FilterError("max_nodes must be an integer", "max_nodes")
     if not 1 <= max_nodes <= 100_000:
-        raise FilterError("max_nodes must be 1 to 100000")
+        raise FilterError("max_nodes must be 1 to 100000", "max_nodes")
     edges_sql, params = build_queries(flt, history_days)["edges"]
     forest = build_forest((str(v), str(s), int(t)) for v, s, t in store.query(edges_sql, params))
     children: dict[str, list[str]] = defaultdict(list)
@@ -330,3 +332,67 @@ def invite_tree(
         "truncated": total > len(nodes),
         "nodes": nodes,
     }
+
+
+SPREADER_COLUMNS = (
+    Column("visitor_id", "Sharer", "text"),
+    Column("direct_invites", "Direct invites"),
+    Column("subtree_size", "Invitees below"),
+    Column("depth", "Depth"),
+    Column("shares", "Shares"),
+)
+
+REPORT = Report(
+    name="referral",
+    summary="Referral: invitees, sharers, depth, viral coefficient, …",
+    run=referral_report,
+    params=(Param("top", int, 20, ge=1, le=1000),),
+    columns=SPREADER_COLUMNS,
+    rows=lambda answer: list(answer["top_by_subtree"]),
+    noun="sharers",
+    headline=(
+        Column("invitees", "Invitees"),
+        Column("sharers", "Sharers"),
+        Column("seeds", "Seeds"),
+        Column("shares", "Shares"),
+        Column("max_depth", "Deepest invite"),
+        Column("invites_per_sharer", "Invites per sharer", "ratio", digits=3),
+        Column("viral_coefficient", "Viral coefficient", "ratio", digits=3),
+        Column(
+            "referred.order_rate", "Order rate, referred", "percent", header="referred_order_rate"
+        ),
+        Column(
+            "non_referred.order_rate",
+            "Order rate, not referred",
+            "percent",
+            header="non_referred_order_rate",
+        ),
+        Column(
+            "referred.active_rate",
+            "Active after 7 days, referred",
+            "percent",
+            header="referred_active_rate",
+        ),
+    ),  # fmt: skip
+)
+
+TREE_REPORT = Report(
+    name="referral-tree",
+    path="referral/tree",
+    summary="The invite tree below one sharer",
+    run=invite_tree,
+    params=(
+        Param("root", str, None, "the sharer's visitor id", required=True),
+        Param("max_nodes", int, 1000, ge=1, le=100_000),
+    ),
+    columns=(
+        Column("visitor_id", "Invitee", "text"),
+        Column("parent", "Invited by", "text"),
+        Column("depth", "Depth below the root"),
+        Column("arrived", "Arrived", "text"),
+        Column("in_range", "Arrived in the range", "text"),
+        Column("direct_invites", "Direct invites"),
+    ),
+    rows=lambda answer: list(answer["nodes"]),
+    noun="invitees",
+)

@@ -1,5 +1,5 @@
-"""Touch points: which placements, creatives and links (触点) are seen and clicked, and what
-their clicks bring (the daily "touch-point report").
+"""Touch points (/stats/touchpoints): which placements, creatives and links (触点) are seen
+and clicked, and what their clicks bring (the daily "touch-point report").
 
 Definitions (per value of `by`: `placement_id`, `creative_id` or `link_code`, over the
 filter's events; bots left out unless asked for; events without a value are left out):
@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.attribution.filters import Filter, FilterError, dimension, where
+from app.attribution.report import Column, Param, Report
 from app.store.client import Store
 
 TOUCH_POINTS = ("placement_id", "creative_id", "link_code")
@@ -28,9 +29,9 @@ MAX_TOP = 10_000
 def build(flt: Filter, by: str = "placement_id", *, top: int = 100) -> tuple[str, dict[str, Any]]:
     """The query and its parameters (no store I/O): one row per value of `by`."""
     if by not in TOUCH_POINTS:
-        raise FilterError(f"unknown touch point {by!r}; one of: {', '.join(TOUCH_POINTS)}")
+        raise FilterError(f"unknown touch point {by!r}; one of: {', '.join(TOUCH_POINTS)}", "by")
     if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= MAX_TOP:
-        raise FilterError(f"top must be an integer from 1 to {MAX_TOP}")
+        raise FilterError(f"top must be an integer from 1 to {MAX_TOP}", "top")
     condition, params = where(flt)
     params["top"] = top
     column = dimension(by)
@@ -79,3 +80,27 @@ def touchpoints_report(
             }
         )
     return {"by": by, "top": top, "rows": rows}
+
+
+REPORT = Report(
+    name="touchpoints",
+    summary="Per placement, creative or link: seen, clicked, converted",
+    run=touchpoints_report,
+    params=(
+        Param("by", str, "placement_id", choices=TOUCH_POINTS),
+        Param("top", int, 100, ge=1, le=MAX_TOP),
+    ),
+    columns=(
+        Column("value", "Value", "text"),
+        Column("impressions", "Impressions"),
+        Column("unique_viewers", "Unique viewers"),
+        Column("clicks", "Clicks"),
+        Column("unique_clickers", "Unique clickers"),
+        Column("ctr", "Click-through rate", "percent"),
+        Column("visits", "Visits brought"),
+        Column("orders", "Orders"),
+        Column("amount", "Order amount", "money"),
+        Column("click_to_order", "Click to order rate", "percent"),
+    ),
+    noun="touch points",
+)

@@ -1,5 +1,5 @@
-"""Traffic metrics as media buyers read them, overall or per value of one dimension, and the
-visits' time-of-day / day-of-week distribution.
+"""Traffic metrics as media buyers read them (/stats/traffic), overall or per value of one
+dimension.
 
 Definitions (all over the filter's events; bots left out unless asked for):
 - impressions, clicks: events of those types; CTR = clicks / impressions (None without any).
@@ -28,14 +28,11 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from app.attribution.filters import PRIOR_VISITORS, Filter, FilterError, dimension, where
+from app.attribution.filters import PRIOR_VISITORS, Filter, dimension, where
+from app.attribution.report import Column, Param, Report
 from app.store.client import Store
 
 SESSION_GAP = timedelta(minutes=30)
-UNITS = {
-    "hour": ("toHour(toTimeZone(ts, {tz:String}))", range(24)),
-    "weekday": ("toDayOfWeek(ts, 0, {tz:String})", range(1, 8)),  # 1 = Monday
-}
 
 
 @dataclass(frozen=True)
@@ -152,23 +149,44 @@ def run(store: Store, flt: Filter, by: str | None = None) -> list[TrafficRow]:
     return rows
 
 
-def build_distribution(flt: Filter, unit: str = "hour") -> tuple[str, dict[str, Any]]:
-    if unit not in UNITS:
-        raise FilterError(f"unknown unit {unit!r}; one of: {', '.join(UNITS)}")
-    condition, params = where(flt)
-    sql = f"""
-SELECT {UNITS[unit][0]} AS slot, count() AS visits, uniqExactIf(visitor_id, visitor_id != '')
-FROM events
-WHERE {condition} AND event_type = 'visit'
-GROUP BY slot
-ORDER BY slot
-"""  # noqa: S608 (the unit expression comes from the allow-list; values are bound)
-    return sql, params
+def traffic_report(store: Store, flt: Filter, by: str | None = None) -> dict[str, Any]:
+    """Impressions, clicks, CTR, visits, UV, PV, sessions, duration, bounce, new vs
+    returning, orders and amount, overall or per value of `by` (see the module docstring for
+    each definition)."""
+    rows = run(store, flt, by)
+    return {
+        "by": by,
+        "session_gap_seconds": int(SESSION_GAP.total_seconds()),
+        "returning_days": flt.returning_days,
+        "rows": [{**row.__dict__, "amount": float(row.amount)} for row in rows],
+    }
 
 
-def distribution(store: Store, flt: Filter, unit: str = "hour") -> list[tuple[int, int, int]]:
-    """(slot, visits, visitors) for every local hour 0-23 or ISO weekday 1-7 (Monday = 1) in
-    the filter's time zone, zeros included."""
-    sql, params = build_distribution(flt, unit)
-    found = {int(slot): (int(v), int(u)) for slot, v, u in store.query(sql, params)}
-    return [(slot, *found.get(slot, (0, 0))) for slot in UNITS[unit][1]]
+REPORT = Report(
+    name="traffic",
+    summary="Traffic: impressions, clicks, CTR, visits, UV, PV, sessions, …",
+    run=traffic_report,
+    params=(Param("by", str, None, "split by a dimension, e.g. channel"),),
+    columns=(
+        Column("value", "Value", "text", empty="(all)"),
+        Column("impressions", "Impressions"),
+        Column("clicks", "Clicks"),
+        Column("ctr", "Click-through rate", "percent"),
+        Column("visits", "Visits (page views)"),
+        Column("visitors", "Visitors (UV)"),
+        Column("pv_per_visitor", "Page views per visitor", "ratio"),
+        Column("sessions", "Sessions"),
+        Column("bounce_rate", "Bounce rate", "percent"),
+        Column(
+            "avg_visit_duration_s",
+            "Average visit duration",
+            "seconds",
+            header="avg_duration_s",
+            digits=1,
+        ),
+        Column("new_visitors", "New visitors"),
+        Column("returning_visitors", "Returning visitors"),
+        Column("orders", "Orders"),
+        Column("amount", "Order amount", "money"),
+    ),
+)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.attribution import engagement, referral, scoreboard, stats
+from app.attribution import attribution, engagement, ranking, referral, traffic
 from app.attribution.filters import (
     FIRST_DAY,
     LAST_DAY,
@@ -19,6 +19,7 @@ from app.attribution.filters import (
     FilterError,
     check_range,
 )
+from app.attribution.funnel_report import funnel_report
 from app.store.client import Store, open_store
 from app.store.migrate import migrate
 from app.zones import ZONES, known_zone
@@ -100,9 +101,9 @@ def test_every_allowed_zone_is_one_the_engine_knows(store):
 )  # fmt: skip
 def test_reports_at_the_edges_run_on_the_engine(store, start, end):
     flt = Filter.asked(start, end, tz="Pacific/Kiritimati", visitor="returning")
-    stats.traffic_report(store, flt, "day")
-    stats.funnel_report(store, flt, ("click", "order"), window_seconds=366 * 86400, by="hour")
-    stats.attribution_report(store, flt, "channel", ("last_click",), click_lookback_days=366)
+    traffic.traffic_report(store, flt, "day")
+    funnel_report(store, flt, ("click", "order"), window_seconds=366 * 86400, by="hour")
+    attribution.attribution_report(store, flt, "channel", ("last_click",), click_lookback_days=366)
     referral.referral_report(store, flt, 20)
     engagement.silence_report(store, flt, 366)
-    scoreboard.scoreboard_report(store, flt, "channel", "conversion_rate", 0, "previous")
+    ranking.scoreboard_report(store, flt, "channel", "conversion_rate", 0, "previous")

@@ -1,212 +1,378 @@
-"""Touch paths per order against the embedded engine: scripted people with known touch
-sequences go through the real loader, and `journeys()` must give exactly the journeys the
-script says; the attribution report must hand out every order and its amount."""
+"""Page paths, entry/exit pages and funnel drop-offs against the embedded engine: generated
+hits go through the real loader, and every figure is checked against a brute-force
+recomputation in Python."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+import random
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.attribution import paths, stats
+from app.attribution import funnel
+from app.attribution.dropoff import dropoff_report, dropoff_row
 from app.attribution.filters import Filter, FilterError
-from app.attribution.models import Journey, aggregate
+from app.attribution.pages import pages_report
+from app.attribution.paths import build_paths, paths_report
 from app.ingest.record import EventIds
 from tests.support.loading import world
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY1 = date(2024, 3, 1)
+BASE = datetime.combine(DAY1, datetime.min.time(), SHANGHAI)
 RANGE = Filter(DAY1, DAY1 + timedelta(days=1))
-T = datetime.combine(DAY1, datetime.min.time(), SHANGHAI) + timedelta(hours=12)
-H = 3600
-DAY = 24 * H
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
     "(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
 )
 BOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
-PORTAL, FORUM, SEARCH = "national_portal", "forum", "search"
+GAP = 30 * 60_000
+EDGE_GAPS = (GAP - 1000, GAP, GAP + 1000)
+# Few pages, so paths repeat; the same page under several URL spellings.
+URLS = {
+    "/": ("https://shop.example", "https://shop.example/", "https://shop.example/?utm_x=1"),
+    "/item": ("https://shop.example/item?id=3", "https://shop.example/item#reviews"),
+    "/cart": ("https://shop.example/cart",),
+    "/pay": ("https://shop.example/pay?step=2#top",),
+}
 
 
-class Script:
-    """Spool records for scripted people, and the journeys the script says they make."""
-
-    def __init__(self, sites: dict[str, str], landing: str) -> None:
-        self.sites, self.landing = sites, landing
-        self.ids = EventIds()
-        self.records: list[dict] = []
-        self.expected: list[Journey] = []
-
-    def put(self, event_type: str, at_s: int, vid: str, *, channel: str = "", cid: str = "",
-            bot: bool = False, **kw: str) -> None:  # fmt: skip
-        """One hit `at_s` seconds after T: on the channel's partner site, else the landing."""
-        self.records.append({
-            "event_id": self.ids.next(), "event_type": event_type, "event_name": "",
-            "ts": int((T + timedelta(seconds=at_s)).timestamp() * 1000),
-            "site_key": self.sites[channel] if channel else self.landing,
-            "visitor_id": vid, "click_id": cid, "ip": "202.106.0.20",
-            "user_agent": BOT if bot else CHROME, **kw,
-        })  # fmt: skip
-
-    def order(self, at_s: int, vid: str, amount: str, *, cid: str = "", status: str = "approved",
-              bot: bool = False) -> None:  # fmt: skip
-        extra = {"order_status": status} if status else {}
-        self.put("order", at_s, vid, cid=cid, bot=bot, order_id=f"o{len(self.records)}",
-                 amount=amount, **extra)  # fmt: skip
-
-    def converts(self, path: tuple[str, ...], ages: tuple[float, ...], amount: str) -> None:
-        self.expected.append(Journey(path, 1, float(Decimal(amount)), 0, ages))
-
-    def drops(self, path: tuple[str, ...]) -> None:
-        self.expected.append(Journey(path, 0, 0.0, 1))
+@dataclass
+class Visit:
+    ms: int
+    visitor: str
+    page: str
+    channel: str
+    is_bot: int
 
 
-def _script(s: Script) -> None:
-    # A: a view then a click on another channel, a landing visit under its own id, an order;
-    # a pending order later does not count.
-    s.put("impression", -2 * H, "pa", channel=PORTAL)
-    s.put("click", -H, "pa", channel=FORUM, cid="ca")
-    s.put("visit", -H + 60, "la", cid="ca")
-    s.order(0, "la", "10.50")
-    s.order(600, "la", "99.00", status="pending")
-    s.converts((PORTAL, FORUM), (2 * H, H), "10.50")
-    # B: a click 5 days back counts (click look-back 30 days), a view 3 days back does not
-    # (view look-back 1 day), and a click 40 days back is out of every window.
-    s.put("click", -40 * DAY, "pb", channel=SEARCH, cid="cb0")
-    s.put("click", -5 * DAY, "pb", channel=PORTAL, cid="cb")
-    s.put("visit", -5 * DAY + 60, "lb", cid="cb")
-    s.put("impression", -3 * DAY, "pb", channel=FORUM)
-    s.order(0, "lb", "20.00")
-    s.converts((PORTAL,), (5 * DAY,), "20.00")
-    # C: two orders; the second one's path starts after the first.
-    s.put("impression", -H, "pc", channel=PORTAL)
-    s.put("click", -1800, "pc", channel=PORTAL, cid="cc1")
-    s.put("visit", -1700, "lc", cid="cc1")
-    s.order(0, "lc", "5.00")
-    s.put("click", H, "pc", channel=SEARCH, cid="cc2")
-    s.put("visit", H + 60, "lc", cid="cc2")
-    s.order(2 * H, "lc", "7.25")
-    s.converts((PORTAL, PORTAL), (H, 1800), "5.00")
-    s.converts((SEARCH,), (H,), "7.25")
-    # D: a direct order, without a status.
-    s.put("visit", 3 * H, "ld")
-    s.order(3 * H + 60, "ld", "3.00", status="")
-    s.converts(("(direct)",), (0.0,), "3.00")
-    # E: touches, no order: a null journey of its touches in the range only.
-    s.put("impression", -14 * H, "pe", channel=SEARCH)  # before the range's first midnight
-    s.put("impression", 0, "pe", channel=FORUM)
-    s.put("click", 60, "pe", channel=FORUM, cid="ce")
-    s.put("visit", 120, "le", cid="ce")
-    s.drops((FORUM, FORUM))
-    # F: a bot does everything; nothing of it counts.
-    s.put("impression", -H, "pf", channel=PORTAL, bot=True)
-    s.put("click", -600, "pf", channel=PORTAL, cid="cf", bot=True)
-    s.put("visit", -500, "lf", cid="cf", bot=True)
-    s.order(0, "lf", "50.00", bot=True)
-    # G: a postback order, carrying only the click id.
-    s.put("click", -2 * H, "pg", channel=SEARCH, cid="cg")
-    s.order(0, "", "4.00", cid="cg")
-    s.converts((SEARCH,), (2 * H,), "4.00")
-    # H: the order falls after the range: a null journey.
-    s.put("click", 20 * H, "ph", channel=PORTAL, cid="chh")
-    s.put("visit", 20 * H + 60, "lh", cid="chh")
-    s.order(40 * H, "lh", "8.00")
-    s.drops((PORTAL,))
-    # I: views only, the order under the same visitor id: 20 h back counts, 30 h does not.
-    s.put("impression", -30 * H, "pi", channel=PORTAL)
-    s.put("impression", -20 * H, "pi", channel=FORUM)
-    s.order(0, "pi", "1.25")
-    s.converts((FORUM,), (20 * H,), "1.25")
-    # J: an order three days before the range resets the path: the click before it no
-    # longer counts for the order in the range, though it lies within the click look-back.
-    s.put("click", -4 * DAY, "pj", channel=PORTAL, cid="cj1")
-    s.put("visit", -4 * DAY + 60, "lj", cid="cj1")
-    s.order(-3 * DAY, "lj", "30.00")
-    s.put("click", -H, "pj", channel=SEARCH, cid="cj2")
-    s.put("visit", -H + 60, "lj", cid="cj2")
-    s.order(0, "lj", "6.00")
-    s.converts((SEARCH,), (H,), "6.00")
-    # K: touches after the last order in the range make a null journey of their own.
-    s.put("click", -3 * H, "pk", channel=FORUM, cid="ck")
-    s.put("visit", -3 * H + 60, "lk", cid="ck")
-    s.order(0, "lk", "2.00")
-    s.put("impression", H, "pk", channel=PORTAL)
-    s.converts((FORUM,), (3 * H,), "2.00")
-    s.drops((PORTAL,))
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
 
 
-ORDERS, REVENUE = 9, 10.50 + 20 + 5 + 7.25 + 3 + 4 + 1.25 + 6 + 2
+def _generate(rng: random.Random, sites: dict[str, str], landing: str, n: int):
+    ids = EventIds()
+    records: list[dict] = []
+    truth: list[Visit] = []
+    start = _ms(BASE)
+    pages = sorted(URLS)
+    for i in range(n):
+        channel = rng.choice(sorted(sites))
+        bot = int(rng.random() < 0.08)
+        ua = BOT if bot else CHROME
+        t = start - 3_600_000 + rng.randint(0, 2 * 86_400_000 + 7_200_000)
+        base = {"ip": "202.106.0.20", "user_agent": ua}
+        click = ""
+        if rng.random() < 0.7:  # came through a partner's link: visits carry its channel
+            click = f"c{i}"
+            records.append({**base, "event_id": ids.next(), "event_type": "click", "ts": t,
+                            "site_key": sites[channel], "visitor_id": f"pv{i}",
+                            "click_id": click})  # fmt: skip
+        page = rng.choice(pages)
+        for k in range(rng.choice((1, 1, 2, 3, 4, 6))):
+            t += rng.choice((*EDGE_GAPS, rng.randint(1000, 3 * GAP), 0))
+            if k and rng.random() > 0.3:  # otherwise a reload of the same page
+                page = rng.choice(pages)
+            url = rng.choice(URLS[page])
+            records.append({**base, "event_id": ids.next(), "event_type": "visit", "ts": t,
+                            "site_key": landing, "visitor_id": f"lv{i}", "click_id": click,
+                            "pageview_id": f"p{i}-{k}", "url": url})  # fmt: skip
+            truth.append(Visit(t, f"lv{i}", page, channel if click else "owned", bot))
+    return records, truth
+
+
+def _in(flt: Filter, v: Visit) -> bool:
+    start, end = (_ms(x) for x in flt.utc_range())
+    return (
+        start <= v.ms < end
+        and (flt.include_bots or not v.is_bot)
+        and (not flt.channel or v.channel in flt.channel)
+    )
+
+
+def _sessions(truth: list[Visit], flt: Filter) -> list[tuple[str, list[str], int]]:
+    """(channel of the first visit, collapsed pages, page views) per session."""
+    per_visitor: dict = defaultdict(list)
+    for v in truth:
+        if _in(flt, v):
+            per_visitor[v.visitor].append((v.ms, v.page, v.channel))
+    out = []
+    for hits in per_visitor.values():
+        hits.sort()
+        runs = [[hits[0]]]
+        for a, b in zip(hits, hits[1:], strict=False):
+            if b[0] - a[0] > GAP:
+                runs.append([b])
+            else:
+                runs[-1].append(b)
+        for run in runs:
+            pages = [run[0][1]]
+            for _, page, _ in run[1:]:
+                if page != pages[-1]:
+                    pages.append(page)
+            out.append((run[0][2], pages, len(run)))
+    return out
+
+
+def _brute_paths(truth, flt, by, top, depth) -> list:
+    groups: dict = defaultdict(Counter)
+    for channel, pages, _ in _sessions(truth, flt):
+        groups[channel if by else ""][" > ".join(pages[:depth])] += 1
+    rows = []
+    for value, counts in groups.items():
+        total = sum(counts.values())
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+        paths = [
+            {"path": p, "pages": p.split(" > "), "sessions": n, "share": pytest.approx(n / total)}
+            for p, n in ranked
+        ]
+        rows.append({"value": value if by else None, "sessions": total, "paths": paths})
+    rows.sort(key=lambda r: (-r["sessions"], r["value"] or ""))
+    return rows
+
+
+def _brute_pages(truth, flt, top) -> dict:
+    views: Counter = Counter(v.page for v in truth if _in(flt, v))
+    entries: Counter = Counter()
+    exits: Counter = Counter()
+    bounces: Counter = Counter()
+    sessions = _sessions(truth, flt)
+    for _, pages, n in sessions:
+        entries[pages[0]] += 1
+        exits[pages[-1]] += 1
+        bounces[pages[0]] += n == 1
+    ranked = sorted(views, key=lambda p: (-views[p], -entries[p], p))[:top]
+    return {
+        "top": top,
+        "session_gap_seconds": 1800,
+        "page_views": sum(views.values()),
+        "sessions": len(sessions),
+        "pages": len(views),
+        "rows": [
+            {
+                "page": p,
+                "page_views": views[p],
+                "entries": entries[p],
+                "exits": exits[p],
+                "exit_rate": pytest.approx(exits[p] / views[p]),
+                "bounces": bounces[p],
+                "bounce_rate": pytest.approx(bounces[p] / entries[p]) if entries[p] else None,
+            }  # fmt: skip
+            for p in ranked
+        ],
+    }
 
 
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory, geo_db, migrated_template):
-    sites = (("Portal", "p1", PORTAL), ("Forum", "p2", FORUM), ("Search", "p3", SEARCH))
-    w = world(tmp_path_factory.mktemp("paths"), geo_db[0], sites, template=migrated_template)
-    script = Script(w.sites, w.landing)
-    _script(script)
-    assert w.load(script.records) == len(script.records)
-    assert w.store.query("SELECT count() FROM events")[0][0] == len(script.records)
-    yield w.store, script
+    w = world(tmp_path_factory.mktemp("trajectories"), geo_db[0], template=migrated_template)
+    records, truth = _generate(random.Random(20240302), w.sites, w.landing, 700)
+    assert w.load(records) == len(records)
+    assert w.store.query("SELECT count() FROM events")[0][0] == len(records)
+    yield w.store, truth
     w.store.close()
 
 
-def _key(j: Journey) -> tuple:
-    return (j.path, j.touch_ages or (), j.conversions, j.nulls, j.revenue)
+def test_the_generated_data_exercises_every_case(loaded):
+    _, truth = loaded
+    sessions = _sessions(truth, RANGE)
+    assert any(n == 1 for _, _, n in sessions)  # bounces
+    assert any(n > len(pages) for _, pages, n in sessions)  # collapsed reloads
+    assert any(len(pages) > 3 for _, pages, _ in sessions)
+    assert sum(v.is_bot for v in truth) > 10
+    assert {c for c, _, _ in sessions} == {"national_portal", "forum", "owned"}
 
 
-def test_journeys_are_the_scripted_ones(loaded):
-    store, script = loaded
-    found = paths.journeys(store, RANGE)
-    assert sorted(found, key=_key) == sorted(aggregate(script.expected), key=_key)
+@pytest.mark.parametrize(
+    ("flt", "by", "top", "depth"),
+    [
+        (RANGE, None, 20, 5),
+        (RANGE, "channel", 7, 3),
+        (RANGE, None, 1000, 1),
+        (Filter(RANGE.start, RANGE.end, include_bots=True), "channel", 5, 20),
+        (Filter(RANGE.start, RANGE.end, channel=("forum",)), None, 10, 4),
+        (Filter(DAY1, DAY1, tz="UTC"), "channel", 4, 2),
+    ],
+)
+def test_paths_match_brute_force(loaded, flt, by, top, depth):
+    store, truth = loaded
+    report = paths_report(store, flt, by=by, top=top, max_depth=depth)
+    assert (report["by"], report["top"], report["max_depth"]) == (by, top, depth)
+    assert report["rows"] == _brute_paths(truth, flt, by, top, depth)
 
 
-def test_touch_filters_apply_to_touches_not_orders(loaded):
+@pytest.mark.parametrize(
+    ("flt", "top"),
+    [
+        (RANGE, 50),
+        (RANGE, 2),
+        (Filter(RANGE.start, RANGE.end, include_bots=True), 50),
+        (Filter(RANGE.start, RANGE.end, channel=("national_portal",)), 50),
+    ],
+)
+def test_pages_match_brute_force(loaded, flt, top):
+    store, truth = loaded
+    assert pages_report(store, flt, top=top) == _brute_pages(truth, flt, top)
+
+
+def test_bots_change_the_figures(loaded):
     store, _ = loaded
-    flt = Filter(RANGE.start, RANGE.end, channel=(FORUM,))
-    found = {(j.path, j.touch_ages): j for j in paths.journeys(store, flt)}
-    assert found[((FORUM,), (H,))].conversions == 1  # A, without its portal view
-    assert found[(("(direct)",), (0.0,))].conversions == 6  # B, C (both), D, G, J
-    assert sum(j.conversions for j in found.values()) == ORDERS
+    with_bots = pages_report(store, Filter(RANGE.start, RANGE.end, include_bots=True))
+    without = pages_report(store, RANGE)
+    assert with_bots["page_views"] > without["page_views"]
 
 
-def test_bots_count_when_asked_for(loaded):
+def _insert(store, rows: list[tuple[str, datetime, str]]) -> None:
+    store.insert_rows(
+        "events",
+        [["visit", ts, v, "edge", f"edge-{n}", url] for n, (v, ts, url) in enumerate(rows)],
+        ["event_type", "ts", "visitor_id", "site_key", "pageview_id", "url"],
+    )
+
+
+def test_session_edges_repeats_and_page_paths(loaded):
     store, _ = loaded
-    flt = Filter(RANGE.start, RANGE.end, include_bots=True)
-    found = paths.journeys(store, flt)
-    assert sum(j.conversions for j in found) == ORDERS + 1
+    at = datetime(2025, 1, 10, 2, tzinfo=UTC)
+    minute = timedelta(minutes=1)
+    second = timedelta(seconds=1)
+    gap = 30 * minute
+    home, item, cart = "https://s.example/", "https://s.example/item?x=1", "https://s.example/cart"
+    _insert(store, [
+        ("a", at, home), ("a", at + gap - second, item),  # 29:59: one session
+        ("b", at, home), ("b", at + gap + second, item),  # 30:01: two sessions
+        ("c", at, home), ("c", at + gap, item),  # exactly 30:00: one session
+        # reloads collapse: / > /item > /cart, 5 page views, entry / and exit /cart
+        ("d", at, "https://s.example"), ("d", at + minute, home), ("d", at + 2 * minute, item),
+        ("d", at + 3 * minute, item + "#more"), ("d", at + 4 * minute, cart),
+        ("e", at, home), ("e", at + second, home),  # two views of one page: not a bounce
+    ])  # fmt: skip
+    flt = Filter(date(2025, 1, 10), date(2025, 1, 10), site_key=("edge",))
+    paths = paths_report(store, flt)
+    [row] = paths["rows"]
+    assert row["sessions"] == 6
+    assert [(p["path"], p["sessions"]) for p in row["paths"]] == [
+        ("/", 2), ("/ > /item", 2), ("/ > /item > /cart", 1), ("/item", 1),
+    ]  # fmt: skip
+    assert row["paths"][2]["pages"] == ["/", "/item", "/cart"]
+    short = paths_report(store, flt, max_depth=2, top=1)
+    assert short["rows"][0]["paths"] == [
+        {"path": "/ > /item", "pages": ["/", "/item"], "sessions": 3, "share": 0.5}
+    ]
+    pages = pages_report(store, flt)
+    assert (pages["page_views"], pages["sessions"], pages["pages"]) == (13, 6, 3)
+    by_page = {r["page"]: r for r in pages["rows"]}
+    assert by_page["/"] == {
+        "page": "/", "page_views": 7, "entries": 5, "exits": 2, "exit_rate": pytest.approx(2 / 7),
+        "bounces": 1, "bounce_rate": 0.2,
+    }  # fmt: skip
+    assert by_page["/item"] == {
+        "page": "/item", "page_views": 5, "entries": 1, "exits": 3, "exit_rate": 0.6,
+        "bounces": 1, "bounce_rate": 1.0,
+    }  # fmt: skip
+    assert (by_page["/cart"]["exits"], by_page["/cart"]["entries"]) == (1, 0)
+    assert by_page["/cart"]["bounce_rate"] is None
 
 
-def test_the_report_hands_out_every_order(loaded):
+def test_empty_range_gives_no_rows(loaded):
     store, _ = loaded
-    report = stats.attribution_report(store, RANGE, markov_order=2)
-    assert report["orders"] == ORDERS and report["revenue"] == pytest.approx(REVENUE)
-    assert set(report["totals"]["conversions"]) == set(stats.ATTRIBUTION_MODELS)
-    for model in stats.ATTRIBUTION_MODELS:
-        assert report["totals"]["conversions"][model] == pytest.approx(ORDERS), model
-        assert report["totals"]["revenue"][model] == pytest.approx(REVENUE), model
-        by_row = sum(r["conversions"][model] for r in report["rows"])
-        assert by_row == pytest.approx(ORDERS), model
-    values = [r["value"] for r in report["rows"]]
-    assert values == sorted([PORTAL, FORUM, SEARCH, "(direct)"])
-    last = {r["value"]: r["conversions"]["last_click"] for r in report["rows"]}
-    assert last == {PORTAL: 2, FORUM: 3, SEARCH: 3, "(direct)": 1}
+    flt = Filter(date(2020, 1, 1), date(2020, 1, 1))
+    assert paths_report(store, flt)["rows"] == []
+    report = pages_report(store, flt)
+    assert (report["rows"], report["page_views"], report["sessions"]) == ([], 0, 0)
 
 
-def test_bad_inputs_are_filter_errors():
+def _counts(row: funnel.FunnelRow) -> list[int]:
+    return [f.entries for f in row.steps]
+
+
+def test_dropoff_is_built_on_the_funnel(loaded):
+    store, _ = loaded
+    for by in (None, "channel"):
+        report = dropoff_report(store, RANGE, ["click", "visit"], by=by)
+        result = funnel.run(store, RANGE, (funnel.Step("click"), funnel.Step("visit")), by=by)
+        assert report["steps"] == ["click", "visit"] and report["by"] == by
+        assert len(report["rows"]) == len(result.rows) > 0
+        for got, row in zip(report["rows"], result.rows, strict=True):
+            clicked, visited = _counts(row)
+            assert got["value"] == row.value
+            assert (got["entered"], got["completed"], got["dropped"]) == (
+                clicked, visited, clicked - visited
+            )  # fmt: skip
+            first, last = got["steps"]
+            assert (first["reached"], first["dropped"]) == (clicked, clicked - visited)
+            assert first["drop_rate"] == pytest.approx((clicked - visited) / clicked)
+            assert last["dropped"] is None and last["drop_rate"] is None
+
+
+def test_dropoff_on_known_people(loaded):
+    store, _ = loaded
+    at = datetime(2025, 2, 10, 2, tzinfo=UTC)
+    rows = []
+    # 4 see an impression; 3 click; 2 visit; 1 orders
+    for n, reached in enumerate((1, 2, 3, 4)):
+        for k, event_type in enumerate(("impression", "click", "visit", "order")[:reached]):
+            rows.append([event_type, at + timedelta(minutes=k), f"k{n}", "drop", f"d{n}-{k}"])
+    store.insert_rows("events", rows, ["event_type", "ts", "visitor_id", "site_key", "pageview_id"])
+    flt = Filter(date(2025, 2, 10), date(2025, 2, 10), site_key=("drop",))
+    [row] = dropoff_report(store, flt)["rows"]
+    assert (row["entered"], row["completed"], row["dropped"]) == (4, 1, 3)
+    assert [s["reached"] for s in row["steps"]] == [4, 3, 2, 1]
+
+
+def _row(*counts: int) -> funnel.FunnelRow:
+    steps = ("impression", "click", "visit", "order", "event")
+    figures = tuple(
+        funnel.StepFigures(funnel.Step(steps[i]), n, None, None, None) for i, n in enumerate(counts)
+    )
+    return funnel.FunnelRow("x", figures)
+
+
+def test_dropoff_arithmetic():
+    row = dropoff_row(_row(4, 3, 2, 1))
+    assert (row["value"], row["entered"], row["completed"], row["dropped"]) == ("x", 4, 1, 3)
+    assert [s["reached"] for s in row["steps"]] == [4, 3, 2, 1]
+    assert [s["dropped"] for s in row["steps"]] == [1, 1, 1, None]
+    assert [s["drop_rate"] for s in row["steps"]] == [0.25, 1 / 3, 0.5, None]
+    assert [s["share_of_dropoffs"] for s in row["steps"]] == [1 / 3, 1 / 3, 1 / 3, None]
+    assert row["worst_step"] == "impression"  # the first of equals
+    row = dropoff_row(_row(10, 8, 2, 2, 0))
+    assert [s["dropped"] for s in row["steps"]] == [2, 6, 0, 2, None]
+    assert row["worst_step"] == "click" and row["dropped"] == 10
+    assert row["steps"][1]["share_of_dropoffs"] == 0.6
+    row = dropoff_row(_row(5, 5))
+    assert row["worst_step"] is None and row["steps"][0]["share_of_dropoffs"] is None
+    assert row["steps"][0]["drop_rate"] == 0.0
+    row = dropoff_row(_row(0, 0))
+    assert row["steps"][0]["drop_rate"] is None
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s: paths_report(s, RANGE, by="channel) OR (1=1"),
+        lambda s: paths_report(s, RANGE, top=0),
+        lambda s: paths_report(s, RANGE, top="5"),
+        lambda s: paths_report(s, RANGE, max_depth=0),
+        lambda s: paths_report(s, RANGE, max_depth=21),
+        lambda s: pages_report(s, RANGE, top=-1),
+        lambda s: pages_report(s, RANGE, top=True),
+        lambda s: dropoff_report(s, RANGE, ["click"]),
+        lambda s: dropoff_report(s, RANGE, ["click", "purchase"]),
+        lambda s: dropoff_report(s, RANGE, "click"),
+        lambda s: dropoff_report(s, RANGE, ["click", "order"], window_seconds=0),
+        lambda s: dropoff_report(s, RANGE, ["click", "order"], by="nope"),
+    ],
+)
+def test_bad_arguments_raise_filter_error(loaded, call):
+    store, _ = loaded
     with pytest.raises(FilterError):
-        paths.build(RANGE, by="ip; DROP TABLE events")
-    with pytest.raises(FilterError):
-        paths.build(RANGE, click_lookback_days=1, view_lookback_days=2)
-    with pytest.raises(FilterError):
-        stats.attribution_report(None, RANGE, models=("astrology",))  # type: ignore[arg-type]
+        call(store)
 
 
-def test_the_query_binds_every_value():
-    flt = Filter(DAY1, DAY1, channel=("b", "a"))
-    sql, params = paths.build(flt, "partner_id", 7, 1)
-    assert paths.build(flt, "partner_id", 7, 1) == (sql, params)
-    assert params["channel"] == ["a", "b"]
-    assert params["start"] == flt.utc_range()[0] - timedelta(days=7)
-    assert params["stitch_from"] == params["start"] and "'b'" not in sql
+def test_values_are_bound_not_formatted():
+    sql, params = build_paths(Filter(DAY1, DAY1, channel=("x' --",)), "channel")
+    assert "x' --" not in sql and params["channel"] == ["x' --"]
+    assert params["separator"] == " > "

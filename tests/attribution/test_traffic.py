@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.attribution import stats, traffic
+from app.attribution import distribution, traffic
 from app.attribution.filters import Filter, FilterError
 from app.ingest.record import EventIds
 from tests.support.loading import world
@@ -316,29 +316,29 @@ def test_hours_and_weekdays_in_shanghai(loaded):
         local = datetime.fromtimestamp(e.ms / 1000, SHANGHAI)
         hours[local.hour] += 1
         weekdays[local.isoweekday() - 1] += 1
-    got = traffic.distribution(store, RANGE, "hour")
+    got = distribution.distribution(store, RANGE, "hour")
     assert [h for h, _, _ in got] == list(range(24))
     assert [v for _, v, _ in got] == hours
-    got = traffic.distribution(store, RANGE, "weekday")
+    got = distribution.distribution(store, RANGE, "weekday")
     assert [(d, v) for d, v, _ in got] == list(zip(range(1, 8), weekdays, strict=True))
-    utc = traffic.distribution(store, Filter(RANGE.start, RANGE.end, tz="UTC"), "hour")
+    utc = distribution.distribution(store, Filter(RANGE.start, RANGE.end, tz="UTC"), "hour")
     assert [v for _, v, _ in utc] != hours
     # 16:00 UTC is local midnight: the same visits, shifted by eight hours
     at = datetime(2025, 3, 3, 16, 30, tzinfo=UTC)
     _insert(store, "hour", [("visit", at, "h"), ("visit", at, "h2")])
-    local = traffic.distribution(store, Filter(date(2025, 3, 4), date(2025, 3, 4),
+    local = distribution.distribution(store, Filter(date(2025, 3, 4), date(2025, 3, 4),
                                                site_key=("hour",)))  # fmt: skip
     assert [(h, v, u) for h, v, u in local if v] == [(0, 2, 2)]
     with pytest.raises(FilterError):
-        traffic.distribution(store, RANGE, "minute; DROP TABLE events")
+        distribution.distribution(store, RANGE, "minute; DROP TABLE events")
 
 
 def test_reports_are_json_ready(loaded):
     store, _ = loaded
-    report = stats.traffic_report(store, RANGE, by="channel")
+    report = traffic.traffic_report(store, RANGE, by="channel")
     assert report["by"] == "channel" and len(report["rows"]) == 3
     assert all(isinstance(r["amount"], float) for r in report["rows"])
-    dist = stats.distribution_report(store, RANGE, unit="weekday")
+    dist = distribution.distribution_report(store, RANGE, unit="weekday")
     assert dist["unit"] == "weekday" and [r["slot"] for r in dist["rows"]] == list(range(1, 8))
     with pytest.raises(FilterError):
         traffic.run(store, RANGE, by="channel) OR (1=1")

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.attribution import scoreboard
+from app.attribution import ranking, ranking_history
 from app.attribution.filters import Filter, FilterError
 from app.metrics import Metrics
 from app.rollups import job as rollup_job
@@ -69,7 +69,7 @@ def test_a_snapshot_is_taken_once_for_each_past_day_with_traffic(store):
 
 
 def test_each_snapshot_is_the_scoreboard_of_its_trailing_week(store):
-    history = rankings.history(store, "partner_id", DAYS[0], DAYS[-1])
+    history = ranking_history.history(store, "partner_id", DAYS[0], DAYS[-1])
     assert history["window_days"] == WINDOW
     points = {row["value"]: row["points"] for row in history["rows"]}
     assert set(points) == {"rising", "steady", "tiny"}
@@ -77,9 +77,7 @@ def test_each_snapshot_is_the_scoreboard_of_its_trailing_week(store):
     assert [p["day"] for p in points["tiny"]] == [d.isoformat() for d in DAYS[TINY_DAY:]]
     for day in DAYS:
         flt = Filter(day - timedelta(days=WINDOW - 1), day)
-        board = {
-            r["value"]: r for r in scoreboard.scoreboard_report(store, flt, "partner_id")["rows"]
-        }
+        board = {r["value"]: r for r in ranking.scoreboard_report(store, flt, "partner_id")["rows"]}
         taken = {v: p for v, ps in points.items() for p in ps if p["day"] == day.isoformat()}
         assert set(taken) == set(board), day
         for partner, point in taken.items():
@@ -135,7 +133,7 @@ def test_one_days_snapshot_equals_ranks_computed_by_hand_from_the_raw_rows(store
         "steady": (2, "loser", 280, 14),
         "tiny": (3, "not_enough_data", 5, 4),
     }
-    history = rankings.history(store, "partner_id", day, day)
+    history = ranking_history.history(store, "partner_id", day, day)
     got = {
         row["value"]: (p["rank"], p["verdict"], p["clicks"], p["orders"])
         for row in history["rows"]
@@ -150,10 +148,10 @@ def test_one_days_snapshot_equals_ranks_computed_by_hand_from_the_raw_rows(store
 
 def test_history_is_validated(store):
     with pytest.raises(FilterError, match="kept for"):
-        rankings.history(store, "os", DAYS[0], DAYS[-1])
+        ranking_history.history(store, "os", DAYS[0], DAYS[-1])
     with pytest.raises(FilterError):
-        rankings.history(store, "partner_id", DAYS[-1], DAYS[0])
-    only = rankings.history(store, "partner_id", DAYS[0], DAYS[-1], ("steady",))
+        ranking_history.history(store, "partner_id", DAYS[-1], DAYS[0])
+    only = ranking_history.history(store, "partner_id", DAYS[0], DAYS[-1], ("steady",))
     assert [r["value"] for r in only["rows"]] == ["steady"]
 
 
