@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from app.store import catalog as cat
+from app.catalog import entities as cat
 
 
 def site_out(site: cat.Site, base_url: str) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from pathlib import Path
 import orjson
 import pyarrow as pa
 
+from app.catalog.cache import CatalogCache
 from app.geo.isp import open_isp
 from app.ingest.columns import INSERT_SETTINGS, events_table_of, given_rows, rejects_table
 from app.ingest.enrich.campaign import put_campaign
@@ -42,7 +43,6 @@ from app.ingest.record import Record, now_ms
 from app.ingest.spool import Segment, fsync_dir, ready_segments
 from app.metrics import Metrics
 from app.settings import IpPrivacy, Settings
-from app.store.catalog_cache import CatalogCache
 from app.store.client import Store, StoreError
 
 log = logging.getLogger(__name__)

@@ -16,12 +16,12 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
+from app.catalog.entities import Advertiser
 from app.ingest.reasons import RejectReason
 from app.ingest.record import EventIds, Record, dumps, reject
 from app.ingest.spool import SpoolError, SpoolWriter
 from app.metrics import Metrics
 from app.settings import Settings
-from app.store.catalog import Advertiser
 from app.targeting.compile import Visitor
 from app.targeting.routing import LinkRoute, PlacementRoute
 from app.targeting.visitor import VisitorLookup, open_visitor_lookup

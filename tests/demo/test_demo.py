@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from app.catalog import entities as catalog
 from app.cli.demo import add_parser
 from app.demo.bulk import BulkResult, StoreBusy, run_bulk
 from app.demo.http import run_http
@@ -31,7 +32,6 @@ from app.ingest.enrich.device import DeviceParser
 from app.ingest.enrich.geo import GeoLookup
 from app.ingest.geoip_db import GeoFetchError, fetch_geolite
 from app.settings import Settings, load_settings
-from app.store import catalog
 from app.store.client import Store, open_store
 from tests.support.cli import copy_of
 from tests.support.server import ADMIN_TOKEN, REPO, ServerProcess, free_port

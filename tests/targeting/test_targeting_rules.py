@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.catalog.entities import Campaign, Link
 from app.catalog.service import resolve_region
-from app.store.catalog import Campaign, Link
 from app.targeting.compile import CITY, COUNTRY, PROVINCE, Visitor, compile_targeting
 from app.targeting.routing import compile_link
 from app.targeting.spec import TargetingError, normalize
