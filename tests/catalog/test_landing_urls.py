@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from app.catalog import entities as cat
 from app.catalog import rows as catalog_rows
+from app.catalog.links import landing_with_click, valid_landing_url
 from app.store.client import open_store
 from app.store.migrate import migrate
-from app.tracker.links import landing_with_click, valid_landing_url
 from tests.support.server import ServerProcess
 
 GOOD = "https://shop.example.com/landing?p=1"
