@@ -247,7 +247,7 @@ def seed_catalog(store: Any, rng: random.Random) -> dict[str, Any]:
 
 
 class RecordFactory:
-    """Spool records shaped as the edge writes them (see app/tracker/edge.py)."""
+    """Spool records shaped as the edge writes them (see app/tracker/hit_app.py)."""
 
     def __init__(self, catalog: dict[str, Any], rng: random.Random, visitors: int) -> None:
         from app.ingest.record import EventIds

@@ -39,7 +39,7 @@ UNAVAILABLE_PAGE = (
 ).encode()
 
 if TYPE_CHECKING:
-    from app.tracker.edge import Edge
+    from app.tracker.hit_app import Edge
 
 
 def visitor_id(cookie: str, headers: Headers) -> str:

@@ -52,7 +52,7 @@ _NOSNIFF = (b"x-content-type-options", b"nosniff")
 _EMPTY_DOC = b"<!doctype html><html><head><meta charset=utf-8></head><body></body></html>"
 
 if TYPE_CHECKING:
-    from app.tracker.edge import Edge
+    from app.tracker.hit_app import Edge
 
 
 def _day(candidate: Candidate, ts: int) -> int:
