@@ -25,10 +25,10 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 $(GEOIP): | $(STAMP)
-	$(BIN)/adtrack geoip fetch --dest $(DATA_DIR)/geoip
+	$(BIN)/adtrack geoip fetch --only city --dest $(DATA_DIR)/geoip
 
 $(TEST_GEOIP): | $(STAMP)
-	$(BIN)/adtrack geoip fetch --dest .cache/geoip
+	$(BIN)/adtrack geoip fetch --only city --dest .cache/geoip
 
 $(ISP_DB): | $(STAMP)
 	$(BIN)/python -m app.geo fetch-isp --dest $(DATA_DIR)/geoip

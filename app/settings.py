@@ -10,6 +10,8 @@ from typing import Annotated
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.catalog.snapshot import SNAPSHOT_FILE
+
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -107,7 +109,7 @@ class Settings(BaseSettings):
     def catalog_file(self) -> Path:
         """The compiled catalog the core writes on every change and the edges read (it holds
         the advertisers' postback secrets: 0600)."""
-        return self.data_dir / "catalog.json"
+        return self.data_dir / SNAPSHOT_FILE
 
     def local_url(self, *, public: bool = True) -> str:
         """Where this machine reaches the server these settings describe: the public URL if

@@ -94,19 +94,20 @@ class Lifespan:
 def seed(settings: Any) -> dict[str, Any]:
     """Create the catalog in the store and leave the catalog file the edge reads, as the
     core process would; the store is closed again before the edge starts."""
-    from app.store import catalog as cat
-    from app.store.catalog_cache import CatalogCache
+    from app.catalog import entities as cat
+    from app.catalog import rows as catalog_rows
+    from app.catalog.cache import CatalogCache
     from app.store.client import open_store
     from app.store.migrate import migrate
 
     store = open_store(settings.clickhouse_url)
     migrate(store)
-    adv = cat.save(store, cat.new_advertiser("China Mobile Inner Mongolia"))
-    cmp_ = cat.save(store, cat.new_campaign("Data plan Q4", adv.id))
-    site = cat.save(
+    adv = catalog_rows.save(store, cat.new_advertiser("China Mobile Inner Mongolia"))
+    cmp_ = catalog_rows.save(store, cat.new_campaign("Data plan Q4", adv.id))
+    site = catalog_rows.save(
         store, cat.new_site("Hohhot City Portal", "nmg-portal", "portal.example.cn", "local_portal")
     )
-    link = cat.save(
+    link = catalog_rows.save(
         store,
         cat.new_link(
             cmp_.id,
@@ -118,7 +119,7 @@ def seed(settings: Any) -> dict[str, Any]:
     )
     # A geo-targeted link as a media buyer sets one up: national campaign, a province rule,
     # a city rule, a device rule, an A/B split on the default landing.
-    targeted = cat.save(
+    targeted = catalog_rows.save(
         store,
         cat.new_link(
             cmp_.id,
@@ -158,14 +159,14 @@ def seed(settings: Any) -> dict[str, Any]:
             ],
         ),
     )
-    capped = cat.save(
+    capped = catalog_rows.save(
         store,
         cat.new_campaign(
             "Banner flight", adv.id, frequency_cap=1000, targeting={"countries": ["CN"]}
         ),
     )
     creatives = [
-        cat.save(
+        catalog_rows.save(
             store,
             cat.new_creative(
                 capped.id,
@@ -180,7 +181,7 @@ def seed(settings: Any) -> dict[str, Any]:
         )
         for n in range(3)
     ]
-    placement = cat.save(
+    placement = catalog_rows.save(
         store,
         cat.new_placement(
             site.site_key, "Home top", width=300, height=250, campaign_ids=[capped.id]

@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.db.is_file():
         print(
             f"{args.db} is missing: run `make test-setup`, or "
-            ".venv/bin/python -m app.geo fetch-isp --dest .cache/geoip",
+            ".venv/bin/adtrack geoip fetch --only isp --dest .cache/geoip",
             file=sys.stderr,
         )
         return 1

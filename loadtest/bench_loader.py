@@ -195,19 +195,20 @@ def chinese_ips(rng: random.Random, count: int) -> list[str]:
 
 # -- catalog and records ----------------------------------------------------------------
 def seed_catalog(store: Any, rng: random.Random) -> dict[str, Any]:
-    from app.store import catalog as cat
+    from app.catalog import entities as cat
+    from app.catalog import rows as catalog_rows
 
     advertisers = [
-        cat.save(store, cat.new_advertiser(n))
+        catalog_rows.save(store, cat.new_advertiser(n))
         for n in ("China Mobile Inner Mongolia", "Yili Dairy Shop", "Mengniu Online")
     ]
     campaigns = [
-        cat.save(store, cat.new_campaign(f"Campaign {i}", rng.choice(advertisers).id))
+        catalog_rows.save(store, cat.new_campaign(f"Campaign {i}", rng.choice(advertisers).id))
         for i in range(12)
     ]
     channels = ["local_portal", "news", "gov_service", "classifieds", "video"]
     sites = [
-        cat.save(
+        catalog_rows.save(
             store,
             cat.new_site(
                 f"Portal {i}",
@@ -218,11 +219,11 @@ def seed_catalog(store: Any, rng: random.Random) -> dict[str, Any]:
         )
         for i in range(30)
     ]
-    landing = cat.save(
+    landing = catalog_rows.save(
         store, cat.new_site("Advertiser shop", "advertiser", "shop.example.cn", "owned")
     )
     links = [
-        cat.save(
+        catalog_rows.save(
             store,
             cat.new_link(
                 c.id,
@@ -246,7 +247,7 @@ def seed_catalog(store: Any, rng: random.Random) -> dict[str, Any]:
 
 
 class RecordFactory:
-    """Spool records shaped as the edge writes them (see app/tracker/edge.py)."""
+    """Spool records shaped as the edge writes them (see app/tracker/hit_app.py)."""
 
     def __init__(self, catalog: dict[str, Any], rng: random.Random, visitors: int) -> None:
         from app.ingest.record import EventIds
@@ -456,12 +457,12 @@ class Stopwatch:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from app.catalog.cache import CatalogCache
     from app.ingest import loader as loader_mod
     from app.ingest.enrich import pipeline as pipeline_mod
     from app.ingest.loader import Loader, build_enricher
     from app.metrics import Metrics
     from app.settings import load_settings
-    from app.store.catalog_cache import CatalogCache
     from app.store.client import open_store
     from app.store.migrate import migrate
 

@@ -28,6 +28,31 @@ ONLY_FROM: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("app.demo", ("app.cli.demo",)),
 )
 
+# (importer, imported): the stages' direction. A hit goes tracker → ingest → store →
+# attribution; the catalog, geo and the store sit below whoever reads them.
+NEVER: tuple[tuple[str, str], ...] = (
+    # The query layer reads the rollup tables; the rollup job (which imports it) writes them.
+    ("app.attribution", "app.rollups"),
+    # HTTP-in is the top of the hit path: nothing below it imports it ...
+    ("app.ingest", "app.tracker"),
+    ("app.catalog", "app.tracker"),
+    ("app.store", "app.tracker"),
+    ("app.attribution", "app.tracker"),
+    ("app.geo", "app.tracker"),
+    # ... and it never opens the store nor runs a query (the edge answers from memory).
+    ("app.tracker", "app.store"),
+    ("app.tracker", "app.attribution"),
+    ("app.tracker", "app.rollups"),
+    # The store is the bottom: the client and the migrations know no domain.
+    ("app.store", "app.catalog"),
+    ("app.store", "app.ingest"),
+    ("app.store", "app.attribution"),
+    # Reference lookups serve enrichment and targeting, not the other way round.
+    ("app.geo", "app.ingest"),
+    ("app.geo", "app.targeting"),
+    ("app.ingest", "app.attribution"),
+)
+
 
 def _module_name(path: Path) -> str:
     parts = path.relative_to(APP.parent).with_suffix("").parts
@@ -85,5 +110,17 @@ def test_no_face_imports_another() -> None:
         for name in names
         for other in faces
         if other != face and _within(name, other)
+    )
+    assert not offending, "\n".join(offending)
+
+
+@pytest.mark.parametrize(("importer", "imported"), NEVER, ids=[f"{a}->{b}" for a, b in NEVER])
+def test_the_stages_import_one_way(importer: str, imported: str) -> None:
+    offending = sorted(
+        f"{module} imports {name}"
+        for module, names in MODULES.items()
+        if _within(module, importer)
+        for name in names
+        if _within(name, imported)
     )
     assert not offending, "\n".join(offending)

@@ -21,13 +21,13 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from app.catalog import csv_import, service
+from app.catalog import entities as cat
 from app.catalog.access import EVERYONE, READERS, STAFF, shown_to, visible_rows
 from app.catalog.models import CHANNEL_TYPES
 from app.catalog.published import row_out
 from app.geo import regions
 from app.http.deps import CatalogDep, Principal, RuntimeDep, StoreDep, require_roles
 from app.store import audit
-from app.store import catalog as cat
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 

@@ -289,11 +289,11 @@ def run(
     """Entries reaching each step, step and overall conversion, median time between steps.
 
     `source`: "auto" reads the daily rollup when it covers the question (see
-    `app.rollups.funnels.covers`) and has computed every day of the range that has events,
+    `app.attribution.funnel_rollup.covers`) and has computed every day of the range that has events,
     and the events otherwise; "raw" always reads the events; "rollup" refuses a question the
     rollup cannot answer.
     """
-    from app.rollups import funnels as rollup  # the rollup imports this module's builders
+    from app.attribution import funnel_rollup as rollup  # it imports this module's steps
 
     steps = check(steps, window_seconds)
     if source not in ("auto", "raw", "rollup"):

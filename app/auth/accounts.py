@@ -15,8 +15,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints
 
 from app.auth import passwords, users
 from app.auth.principal import Principal
+from app.catalog import entities as catalog
+from app.catalog import rows as catalog_rows
 from app.errors import Refused
-from app.store import catalog
 from app.store.client import Store
 
 Role = Literal["admin", "media_buyer", "finance", "partner"]
@@ -67,7 +68,7 @@ def field_error(field: str, message: str, kind: str = "value_error") -> AccountE
 
 def _check_partner(store: Store, partner_id: str | None) -> None:
     """A partner user is bound to a partner of the catalog: its scope is that partner's sites."""
-    if partner_id and catalog.get(store, catalog.Partner, partner_id) is None:
+    if partner_id and catalog_rows.get(store, catalog.Partner, partner_id) is None:
         raise field_error("partner_id", "no partner has this id", "not_found")
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from app.auth.principal import Principal
-from app.store import catalog as cat
+from app.catalog.snapshot import CatalogSnapshot
 
 STAFF = ("admin", "media_buyer")
 EVERYONE = ("admin", "media_buyer", "finance", "partner")
@@ -27,7 +27,7 @@ READERS: dict[str, tuple[str, ...]] = {
 SECRET_READERS = frozenset(STAFF)
 
 
-def visible_rows(principal: Principal, plural: str, snapshot: cat.CatalogSnapshot) -> Callable:
+def visible_rows(principal: Principal, plural: str, snapshot: CatalogSnapshot) -> Callable:
     """A filter for the rows this principal may see."""
     if principal.role != "partner":
         return lambda row: True

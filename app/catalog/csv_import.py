@@ -8,9 +8,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from app.catalog import entities as cat
 from app.catalog import service
 from app.csv_safety import UnreadableCsv, read_dicts
-from app.store import catalog as cat
 from app.store.client import Store
 
 IMPORTABLE = ("partners", "sites", "links")

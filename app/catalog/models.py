@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from app.tracker.links import valid_landing_url
+from app.catalog.links import valid_landing_url
 from app.zones import ZONE_HINT, known_zone
 
 

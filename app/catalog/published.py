@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from app.store import catalog as cat
+from app.catalog import entities as cat
 
 
 def site_out(site: cat.Site, base_url: str) -> dict[str, Any]:
@@ -24,7 +24,7 @@ def link_out(link: cat.Link, base_url: str) -> dict[str, Any]:
 # The embed frame's sandbox: a creative runs its script and opens its landing page (a new
 # tab, or the partner's tab on a click), in an opaque origin. Never allow-same-origin: with
 # allow-scripts it would let the creative lift the sandbox. The served document carries the
-# same policy as a CSP header (app.tracker.serve), for a page that frames it without this.
+# same policy as a CSP header (app.tracker.ad_serving), for a page that frames it without this.
 EMBED_SANDBOX = (
     "allow-scripts allow-popups allow-popups-to-escape-sandbox"
     " allow-top-navigation-by-user-activation"

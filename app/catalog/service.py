@@ -9,11 +9,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from app.catalog import entities as cat
 from app.catalog import models as m
+from app.catalog import rows as catalog_rows
 from app.errors import Refused
 from app.geo.regions import parse_region_ref
 from app.store import audit
-from app.store import catalog as cat
 from app.store.client import Store
 from app.targeting.spec import TargetingError, normalize
 
@@ -56,7 +57,7 @@ def _targeting(spec: dict[str, Any] | None, where: str) -> dict[str, Any]:
 
 
 def _exists(store: Store, cls: type, key: str, field: str, what: str) -> Any:
-    found = cat.get(store, cls, key) if key else None
+    found = catalog_rows.get(store, cls, key) if key else None
     if found is None:
         noun = "key" if cls is cat.Site else "id"
         raise _refuse(field, f"no {what} has this {noun}", "not_found")
@@ -135,11 +136,11 @@ def _new(store: Store, plural: str, body: Any) -> cat.Entity:
     if plural == "advertisers":
         return cat.new_advertiser(body.name)
     if plural == "partners":
-        if cat.get(store, cat.Partner, body.id) is not None:
+        if catalog_rows.get(store, cat.Partner, body.id) is not None:
             raise _refuse("id", "a partner has this id already", "conflict")
         return cat.Partner(**body.model_dump())
     if plural == "channels":
-        if cat.get(store, cat.Channel, body.id) is not None:
+        if catalog_rows.get(store, cat.Channel, body.id) is not None:
             raise _refuse("id", "a channel has this id already", "conflict")
         return cat.Channel(**body.model_dump())
     if plural == "campaigns":
@@ -261,7 +262,7 @@ def check_new(store: Store, plural: str, body: BaseModel) -> Any:
 
 
 def save_new(store: Store, plural: str, entity: Any, actor: Actor) -> Any:
-    saved = cat.save(store, entity)
+    saved = catalog_rows.save(store, entity)
     _audit(store, actor, ENTITIES[plural], cat.key_of(saved), "create", None, saved)
     return saved
 
@@ -272,11 +273,11 @@ def create(store: Store, plural: str, body: BaseModel, actor: Actor) -> Any:
 
 def update(store: Store, plural: str, key: str, patch: BaseModel, actor: Actor) -> Any:
     rules = ENTITIES[plural]
-    current = cat.get(store, rules.cls, key)
+    current = catalog_rows.get(store, rules.cls, key)
     if current is None:
         raise NotFound(rules.kind.name, key)
     updated = _patched(store, plural, current, patch)
-    saved = cat.save(store, updated)
+    saved = catalog_rows.save(store, updated)
     changed = patch.model_dump(exclude_unset=True)
     action = "update"
     if set(changed) == {"status"}:
@@ -287,12 +288,12 @@ def update(store: Store, plural: str, key: str, patch: BaseModel, actor: Actor) 
 
 def get(store: Store, plural: str, key: str) -> Any:
     rules = ENTITIES[plural]
-    found = cat.get(store, rules.cls, key)
+    found = catalog_rows.get(store, rules.cls, key)
     if found is None:
         raise NotFound(rules.kind.name, key)
     return found
 
 
 def list_all(store: Store, plural: str, keep: Callable[[Any], bool] | None = None) -> list[Any]:
-    rows = cat.load_all(store, ENTITIES[plural].cls)
+    rows = catalog_rows.load_all(store, ENTITIES[plural].cls)
     return [r for r in rows if keep is None or keep(r)]

@@ -11,9 +11,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from app.catalog.snapshot import CatalogSnapshot
 from app.costs.models import COLUMNS, REQUIRED, CostIn
 from app.csv_safety import UnreadableCsv, read_dicts
-from app.store.catalog import CatalogSnapshot
 
 MAX_ROWS = 50_000  # a month of a few thousand placements a day
 EARLIEST = date(2000, 1, 1)

@@ -11,10 +11,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+from app.catalog import rows as catalog_rows
 from app.costs import importer
 from app.costs.models import KEY_FIELDS, CostIn
 from app.store import audit
-from app.store import catalog as cat
 from app.store.client import Store
 
 Source = Literal["csv", "api"]
@@ -80,7 +80,7 @@ def import_items(
 def _import(
     store: Store, items: list[tuple[int, Any]], actor: Actor, source: Source, dry_run: bool
 ) -> ImportResult:
-    checked = importer.check(items, cat.load_snapshot(store))
+    checked = importer.check(items, catalog_rows.load_snapshot(store))
     if checked.errors:
         return ImportResult(dry_run, [], checked.errors)
     if not dry_run and checked.rows:

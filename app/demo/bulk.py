@@ -14,13 +14,13 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from app.catalog.cache import CatalogCache
 from app.demo.scenario import World, ensure_in_store
 from app.demo.traffic import Plan, Stats, Traffic
 from app.ingest.loader import Loader, build_enricher
 from app.ingest.record import Record
 from app.metrics import Metrics
 from app.settings import Settings
-from app.store.catalog_cache import CatalogCache
 from app.store.client import Store, StoreError, open_store
 from app.store.migrate import migrate
 

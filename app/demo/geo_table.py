@@ -21,7 +21,7 @@ from pathlib import Path
 import maxminddb
 
 from app.demo.reference import DATA_DIR, read_regions
-from app.ingest.enrich.geo import to_result
+from app.geo.geolite import to_result
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

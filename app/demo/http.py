@@ -22,10 +22,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from app.catalog.links import CLICK_PARAM
 from app.demo.scenario import CatalogOps, World, ensure_world
 from app.demo.traffic import Plan, Stats, Traffic
 from app.ingest.record import Record
-from app.tracker.links import CLICK_PARAM
 from app.tracker.postback import sign
 
 # Beacon field name for each events column a landing-page record carries.

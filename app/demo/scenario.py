@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from app.store import catalog
+from app.catalog import entities as catalog
+from app.catalog import rows as catalog_rows
 from app.store.client import Store
 
 
@@ -597,10 +598,10 @@ def ensure_world(ops: CatalogOps, spec: WorldSpec = DEMO_WORLD) -> World:
 
 def store_ops(store: Store) -> CatalogOps:
     def saved(entity: catalog.Entity) -> dict:
-        return catalog.save(store, entity).__dict__
+        return catalog_rows.save(store, entity).__dict__
 
     def rows(kind: type) -> Callable[[], list[dict]]:
-        return lambda: [e.__dict__ for e in catalog.load_all(store, kind)]
+        return lambda: [e.__dict__ for e in catalog_rows.load_all(store, kind)]
 
     return CatalogOps(
         advertisers=rows(catalog.Advertiser),

@@ -35,6 +35,7 @@ from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 from urllib.parse import urlencode
 
+from app.catalog.links import landing_with_click
 from app.demo.reference import (
     Block,
     Region,
@@ -47,7 +48,6 @@ from app.demo.reference import (
 from app.demo.scenario import AdvertiserSpec, GeoFocus, Slot, World
 from app.ingest.reasons import RejectReason
 from app.ingest.record import Record, reject
-from app.tracker.links import landing_with_click
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS

@@ -1,4 +1,8 @@
-"""Set-up commands for geo reference data: `python -m app.geo fetch-isp --dest DIR`."""
+"""`python -m app.geo fetch-isp --dest DIR`: fetch ip2region.db alone.
+
+`adtrack geoip fetch` fetches every reference database (`--only isp`: this one). This entry
+stays for the Makefile's ip2region targets, whose command tests/test_makefile.py checks.
+"""
 
 from __future__ import annotations
 

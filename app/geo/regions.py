@@ -398,3 +398,9 @@ def _county_hint(data: _Data, county_code: str) -> str:
 
 def _province_name(data: _Data, division: Division) -> str:
     return data.provinces[division.province_code].short_name
+
+
+def region_codes(country: str, province: str, city: str) -> tuple[str, str]:
+    """GB/T 2260 (province, city) codes for the geo database's names; "" where unknown."""
+    region = resolve(country, province, city)
+    return (region.province_code, region.city_code) if region else ("", "")

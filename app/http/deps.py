@@ -21,7 +21,7 @@ from app.auth import api_keys, csrf, sessions
 from app.auth.principal import TOKEN_PRINCIPAL, Principal, from_bearer, from_session
 from app.auth.state import AuthState
 from app.auth.users import ROLES
-from app.store.catalog_cache import CatalogCache
+from app.catalog.cache import CatalogCache
 from app.store.client import Store
 from app.store.event_log import PartnerScope
 from app.tracker.clientip import CLIENT_HEADER, EDGE_HEADER, ClientIp, vouched_client

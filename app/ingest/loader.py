@@ -26,12 +26,15 @@ from pathlib import Path
 import orjson
 import pyarrow as pa
 
+from app.catalog.cache import CatalogCache
+from app.geo.device import DeviceParser
+from app.geo.geolite import open_geo
 from app.geo.isp import open_isp
 from app.ingest.columns import INSERT_SETTINGS, events_table_of, given_rows, rejects_table
 from app.ingest.enrich.campaign import put_campaign
 from app.ingest.enrich.click import ClickIndex
-from app.ingest.enrich.device import DeviceParser, put_device
-from app.ingest.enrich.geo import open_geo, put_geo
+from app.ingest.enrich.device import put_device
+from app.ingest.enrich.geo import put_geo
 from app.ingest.enrich.orders import OrderIndex, put_order_source
 from app.ingest.enrich.pipeline import Pipeline
 from app.ingest.enrich.privacy import truncate, truncate_ip
@@ -42,7 +45,6 @@ from app.ingest.record import Record, now_ms
 from app.ingest.spool import Segment, fsync_dir, ready_segments
 from app.metrics import Metrics
 from app.settings import IpPrivacy, Settings
-from app.store.catalog_cache import CatalogCache
 from app.store.client import Store, StoreError
 
 log = logging.getLogger(__name__)

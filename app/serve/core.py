@@ -21,13 +21,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from fastapi.responses import PlainTextResponse
 
+from app.catalog.cache import CatalogCache
 from app.ingest.loader import Loader, build_enricher
 from app.ingest.spool import spool_depth
 from app.metrics import Metrics
 from app.rollups.job import RollupJob
 from app.serve.supervisor import EdgeSupervisor
 from app.settings import Settings, load_settings
-from app.store.catalog_cache import CatalogCache
 from app.store.client import Store, StoreError, open_store
 from app.store.migrate import migrate
 

@@ -21,7 +21,7 @@ from app.serve.supervisor import die_with_parent
 from app.settings import Settings, load_settings
 from app.tracker.catalog_view import CatalogFile
 from app.tracker.clientip import ClientIp
-from app.tracker.edge import Edge, Receive, Scope, Send
+from app.tracker.hit_app import Edge, Receive, Scope, Send
 
 log = logging.getLogger("adtrack")
 

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from app.store.catalog import Campaign, CatalogSnapshot, Creative, Link, Placement
+from app.catalog.entities import Campaign, Creative, Link, Placement
+from app.catalog.snapshot import CatalogSnapshot
 from app.targeting.compile import Flight, Matcher, Visitor, compile_targeting, zone
 from app.targeting.split import Weighted
 

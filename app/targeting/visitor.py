@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from app.geo import regions
+from app.geo.device import device_class, os_family
+from app.geo.geolite import open_geo
 from app.geo.isp import open_isp
-from app.ingest.enrich.device import device_class
-from app.ingest.enrich.geo import open_geo
+from app.geo.regions import region_codes
 from app.settings import Settings
 from app.targeting.compile import Visitor
 
@@ -26,23 +26,6 @@ class GeoSource(Protocol):
 
 RegionCodes = Callable[[str, str, str], tuple[str, str]]  # names -> (province, city) codes
 Carrier = Callable[[str], str]  # ip -> carrier code or ""
-
-
-def os_family(ua: str) -> str:
-    """OS family from substrings alone: enough for targeting, far cheaper than a parse."""
-    if "HarmonyOS" in ua or "OpenHarmony" in ua:
-        return "harmonyos"
-    if "Android" in ua:
-        return "android"
-    if "iPhone" in ua or "iPad" in ua or "iPod" in ua:
-        return "ios"
-    if "Windows" in ua:
-        return "windows"
-    if "Macintosh" in ua or "Mac OS X" in ua:
-        return "macos"
-    if "Linux" in ua or "X11" in ua:
-        return "linux"
-    return "other"
 
 
 class VisitorLookup:
@@ -66,12 +49,6 @@ class VisitorLookup:
     def __call__(self, ip: str, ua: str) -> Visitor:
         country, province, city, carrier = self._place(ip)
         return Visitor(country, province, city, device_class(ua), os_family(ua), carrier)
-
-
-def region_codes(country: str, province: str, city: str) -> tuple[str, str]:
-    """GB/T 2260 (province, city) codes for the geo database's names; "" where unknown."""
-    region = regions.resolve(country, province, city)
-    return (region.province_code, region.city_code) if region else ("", "")
 
 
 def open_visitor_lookup(settings: Settings) -> VisitorLookup:

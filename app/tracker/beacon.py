@@ -24,7 +24,7 @@ CORS = [
 ]
 
 if TYPE_CHECKING:
-    from app.tracker.edge import Edge
+    from app.tracker.hit_app import Edge
 
 
 async def beacon(edge: Edge, scope: Scope, receive: Receive, send: Send) -> None:

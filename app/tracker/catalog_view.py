@@ -17,9 +17,9 @@ import threading
 import time
 from pathlib import Path
 
+from app.catalog.snapshot import CatalogSnapshot, snapshot_from_json
 from app.ingest.reasons import RejectReason
 from app.ingest.record import Record
-from app.store.catalog import CatalogSnapshot, snapshot_from_json
 from app.targeting.routing import Routing, compile_snapshot
 from app.tracker.fields import Invalid
 

@@ -22,7 +22,7 @@ from app.tracker.query import parse_query
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
-    from app.tracker.edge import Edge
+    from app.tracker.hit_app import Edge
 
 
 async def postback(edge: Edge, scope: Scope, receive: Receive, send: Send) -> None:

@@ -25,7 +25,7 @@ GIF_HEADERS = [
 PIXEL_TYPES = frozenset({"impression", "visit", "event", "order"})
 
 if TYPE_CHECKING:
-    from app.tracker.edge import Edge
+    from app.tracker.hit_app import Edge
 
 
 async def pixel(edge: Edge, scope: Scope, receive: Receive, send: Send) -> None:

@@ -16,11 +16,11 @@ import secrets
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
+from app.catalog.links import landing_with_click
 from app.ingest.reasons import RejectReason
 from app.ingest.record import Record, now_ms, reject
 from app.tracker.asgi import Headers, Receive, Scope, Send, cookie_value, respond
 from app.tracker.fields import VISITOR_ID, VISITOR_ID_MAX
-from app.tracker.links import landing_with_click
 
 VISITOR_COOKIE = "adt_vid"
 NO_CACHE = b"no-store, no-cache, must-revalidate, max-age=0"
@@ -39,7 +39,7 @@ UNAVAILABLE_PAGE = (
 ).encode()
 
 if TYPE_CHECKING:
-    from app.tracker.edge import Edge
+    from app.tracker.hit_app import Edge
 
 
 def visitor_id(cookie: str, headers: Headers) -> str:

@@ -25,12 +25,13 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from app.catalog import csv_import, service
+from app.catalog import entities as cat
 from app.catalog.access import EVERYONE, READERS, STAFF, visible_rows
+from app.catalog.entities import STATUSES
 from app.catalog.published import row_out
+from app.catalog.snapshot import CatalogSnapshot
 from app.http.deps import CatalogDep, Principal, RuntimeDep, StoreDep, require_page_roles
 from app.store import audit
-from app.store import catalog as cat
-from app.store.catalog import STATUSES
 from app.web import catalog_forms as forms
 from app.web import preview
 from app.web.templating import PAGE_HEADERS, render
@@ -70,7 +71,7 @@ class View:
     """Who looks, at which catalog: what display helpers need to name and link rows."""
 
     principal: Principal
-    snapshot: cat.CatalogSnapshot
+    snapshot: CatalogSnapshot
     base_url: str
 
     @property

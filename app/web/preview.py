@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 from fastapi.responses import HTMLResponse
 
-from app.store import catalog as cat
+from app.catalog import entities as cat
+from app.catalog.snapshot import CatalogSnapshot
 
 # What an ad may do, and no more: run its script and open a landing page in a new tab. No
 # allow-same-origin (with allow-scripts it would undo the sandbox), no forms, no navigating
@@ -49,9 +50,7 @@ def frame(creative: cat.Creative, src: str, size: tuple[int, int] = (0, 0)) -> F
     return Frame(f"{creative.name} ({creative.id})", src, width, height)
 
 
-def placement_creatives(
-    placement: cat.Placement, snapshot: cat.CatalogSnapshot
-) -> list[cat.Creative]:
+def placement_creatives(placement: cat.Placement, snapshot: CatalogSnapshot) -> list[cat.Creative]:
     """The active creatives of the campaigns booked into a placement, as far as shown."""
     booked = set(placement.campaign_ids)
     rows = snapshot.of(cat.Creative).values()

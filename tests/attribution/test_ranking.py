@@ -16,14 +16,15 @@ from app.attribution import counts as counts_mod
 from app.attribution import ranking
 from app.attribution.filters import Filter, FilterError
 from app.attribution.rates import wilson_interval
+from app.catalog import entities as catalog
+from app.catalog import rows as catalog_rows
+from app.catalog.cache import CatalogCache
 from app.costs import service as costs
 from app.ingest.loader import Loader, build_enricher
 from app.ingest.record import EventIds, dumps
 from app.ingest.spool import SpoolWriter
 from app.metrics import Metrics
 from app.settings import load_settings
-from app.store import catalog
-from app.store.catalog_cache import CatalogCache
 from app.store.client import open_store
 from app.store.migrate import migrate
 
@@ -127,15 +128,15 @@ def loaded(tmp_path_factory, geo_db):
     settings_ = load_settings(data_dir=data_dir, geoip_db=geo_db[0])
     store = open_store(settings_.clickhouse_url)
     migrate(store)
-    adv = catalog.save(store, catalog.new_advertiser("Shop"))
-    campaigns = [catalog.save(store, catalog.new_campaign(f"C{i}", adv.id)).id for i in (1, 2)]
+    adv = catalog_rows.save(store, catalog.new_advertiser("Shop"))
+    campaigns = [catalog_rows.save(store, catalog.new_campaign(f"C{i}", adv.id)).id for i in (1, 2)]
     sites = {}
     for name, (partner, channel, _, _) in {**SITES, "tiny": ("p-tiny", "dating", 0, 0)}.items():
-        catalog.save(store, catalog.Partner(id=partner, name=partner))
-        sites[name] = catalog.save(
+        catalog_rows.save(store, catalog.Partner(id=partner, name=partner))
+        sites[name] = catalog_rows.save(
             store, catalog.new_site(name, partner, f"{name}.example", channel)
         ).site_key
-    landing = catalog.save(store, catalog.new_site("Shop", "", "shop.example", "owned"))
+    landing = catalog_rows.save(store, catalog.new_site("Shop", "", "shop.example", "owned"))
     cache = CatalogCache(store)
     cache.refresh()
     loader = Loader(store, build_enricher(settings_, cache, store), Metrics(), settings_.spool_dir)
@@ -154,7 +155,7 @@ def loaded(tmp_path_factory, geo_db):
     again = {**cost_rows[0], "spend": "77.70"}
     assert not costs.import_items(store, [again], actor).errors
     cost_rows[0] = again
-    types = {c.id: c.type for c in catalog.load_all(store, catalog.Channel)}
+    types = {c.id: c.type for c in catalog_rows.load_all(store, catalog.Channel)}
     yield store, truth, cost_rows, sites, types
     store.close()
 

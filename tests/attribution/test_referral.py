@@ -22,13 +22,14 @@ import pytest
 
 from app.attribution import referral
 from app.attribution.filters import Filter, FilterError
+from app.catalog import entities as catalog
+from app.catalog import rows as catalog_rows
+from app.catalog.cache import CatalogCache
 from app.ingest.loader import Loader, build_enricher
 from app.ingest.record import EventIds, dumps
 from app.ingest.spool import SpoolWriter
 from app.metrics import Metrics
 from app.settings import load_settings
-from app.store import catalog
-from app.store.catalog_cache import CatalogCache
 from app.store.client import open_store
 from app.store.migrate import migrate
 
@@ -107,7 +108,7 @@ def store(tmp_path_factory, geo_db):
     settings_ = load_settings(data_dir=data_dir, geoip_db=geo_db[0])
     store = open_store(settings_.clickhouse_url)
     migrate(store)
-    shop = catalog.save(store, catalog.new_site("Shop", "adv", "shop.example", "owned"))
+    shop = catalog_rows.save(store, catalog.new_site("Shop", "adv", "shop.example", "owned"))
     cache = CatalogCache(store)
     cache.refresh()
     loader = Loader(store, build_enricher(settings_, cache, store), Metrics(), settings_.spool_dir)

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from app.catalog import entities as cat
+from app.catalog import rows as catalog_rows
 from app.costs import service
 from app.store import audit
-from app.store import catalog as cat
 from app.store.client import open_store
 from app.store.migrate import migrate
 from tests.auth.helpers import api_key, bearer, make_user
@@ -25,12 +26,12 @@ ACTOR = service.Actor("buyer", "media_buyer")
 def world(tmp_path_factory):
     store = open_store(f"chdb://{tmp_path_factory.mktemp('costs') / 'ch'}")
     migrate(store)
-    adv = cat.save(store, cat.new_advertiser("Shop"))
-    campaign = cat.save(store, cat.new_campaign("Q1", adv.id))
-    cat.save(store, cat.Partner(id="p1", name="P1"))
-    site = cat.save(store, cat.new_site("Portal", "p1", "portal.cn", "national_portal"))
-    other = cat.save(store, cat.new_site("Forum", "", "forum.cn", "forum"))
-    placement = cat.save(store, cat.new_placement(site.site_key, "top"))
+    adv = catalog_rows.save(store, cat.new_advertiser("Shop"))
+    campaign = catalog_rows.save(store, cat.new_campaign("Q1", adv.id))
+    catalog_rows.save(store, cat.Partner(id="p1", name="P1"))
+    site = catalog_rows.save(store, cat.new_site("Portal", "p1", "portal.cn", "national_portal"))
+    other = catalog_rows.save(store, cat.new_site("Forum", "", "forum.cn", "forum"))
+    placement = catalog_rows.save(store, cat.new_placement(site.site_key, "top"))
     yield store, {"campaign": campaign.id, "site": site.site_key, "other": other.site_key,
                   "placement": placement.id}  # fmt: skip
     store.close()

@@ -2,7 +2,7 @@
 server's endpoints (http), checked in the store against the playbooks' figures.
 
 Geo needs the real GeoLite2 City database (the demo's addresses come from its networks); it
-is fetched once into <repo>/.cache/geoip, as tests/ingest/test_geo.py does.
+is fetched once into <repo>/.cache/geoip, as tests/geo/test_geolite.py does.
 """
 
 from __future__ import annotations
@@ -21,17 +21,17 @@ from typing import Any
 
 import pytest
 
+from app.catalog import entities as catalog
 from app.cli.demo import add_parser
 from app.demo.bulk import BulkResult, StoreBusy, run_bulk
 from app.demo.http import run_http
 from app.demo.reference import Block, read_networks, read_user_agents
 from app.demo.scenario import DEMO_WORLD, CatalogOps, World, ensure_world
 from app.demo.traffic import Plan, Traffic
-from app.ingest.enrich.device import DeviceParser
-from app.ingest.enrich.geo import GeoLookup
-from app.ingest.geoip_db import GeoFetchError, fetch_geolite
+from app.geo.device import DeviceParser
+from app.geo.geolite import GeoLookup
+from app.geo.geolite_db import GeoFetchError, fetch_geolite
 from app.settings import Settings, load_settings
-from app.store import catalog
 from app.store.client import Store, open_store
 from tests.support.cli import copy_of
 from tests.support.server import ADMIN_TOKEN, REPO, ServerProcess, free_port

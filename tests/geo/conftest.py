@@ -36,5 +36,5 @@ def ip2region_path() -> Path:
     return _database(
         "ADTRACK_ISP_DB",
         "ip2region.db",
-        ".venv/bin/python -m app.geo fetch-isp --dest .cache/geoip",
+        ".venv/bin/adtrack geoip fetch --only isp --dest .cache/geoip",
     )

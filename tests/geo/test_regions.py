@@ -23,9 +23,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.geo import regions
+from app.geo.geolite import GeoLookup
 from app.geo.names import key, variants
 from app.geo.regions import Division, Region, RegionRefError
-from app.ingest.enrich.geo import GeoLookup
 
 
 def _rows(name: str) -> list[dict[str, str]]:

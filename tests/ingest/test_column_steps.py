@@ -12,12 +12,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.geo.device import DeviceParser
+from app.geo.geolite import GeoLookup
+from app.geo.regions import region_codes
 from app.ingest.columns import events_table
-from app.ingest.enrich.device import DeviceParser, put_device
-from app.ingest.enrich.geo import GeoLookup, put_geo
+from app.ingest.enrich.device import put_device
+from app.ingest.enrich.geo import put_geo
 from app.ingest.enrich.privacy import truncate, truncate_ip
 from app.ingest.enrich.region import put_isp, put_region
-from app.targeting.visitor import region_codes
 
 UAS = [
     "",

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from app.tracker.edge import GIF
+from app.tracker.hit_app import GIF
 
 
 @pytest.mark.parametrize(

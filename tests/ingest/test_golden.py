@@ -24,14 +24,15 @@ from typing import Any
 import orjson
 import pytest
 
+from app.catalog import entities as catalog
+from app.catalog import rows as catalog_rows
+from app.catalog.cache import CatalogCache
 from app.ingest import loader as loader_mod
 from app.ingest.loader import Loader, build_enricher
 from app.ingest.record import dumps
 from app.ingest.spool import SpoolWriter
 from app.metrics import Metrics
 from app.settings import load_settings
-from app.store import catalog
-from app.store.catalog_cache import CatalogCache
 from app.store.client import open_store
 from app.store.migrate import migrate
 
@@ -206,13 +207,13 @@ def _load_all(tmp_path: Path, geo_db: tuple[Path, dict], privacy: str) -> dict[s
     try:
         migrate(store)
         advertiser = catalog.new_advertiser("Shop")
-        catalog.save(store, dataclasses.replace(advertiser, id=ADVERTISER))
+        catalog_rows.save(store, dataclasses.replace(advertiser, id=ADVERTISER))
         campaign = catalog.new_campaign("Golden", ADVERTISER)
-        catalog.save(store, dataclasses.replace(campaign, id=CAMPAIGN))
+        catalog_rows.save(store, dataclasses.replace(campaign, id=CAMPAIGN))
         portal = catalog.new_site("Portal", "p1", "portal.example", "portal")
-        catalog.save(store, dataclasses.replace(portal, site_key=PORTAL))
+        catalog_rows.save(store, dataclasses.replace(portal, site_key=PORTAL))
         shop = catalog.new_site("Shop", "", "shop.example", "owned")
-        catalog.save(store, dataclasses.replace(shop, site_key=SHOP))
+        catalog_rows.save(store, dataclasses.replace(shop, site_key=SHOP))
         cache = CatalogCache(store)
         cache.refresh()
         loader = Loader(

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from app.catalog import entities as catalog
+from app.catalog import rows as catalog_rows
+from app.catalog.cache import CatalogCache
 from app.ingest.loader import BATCH_MANIFEST, Loader, build_enricher
 from app.ingest.record import EventIds, dumps, now_ms, reject
 from app.ingest.spool import Segment, SpoolWriter, ready_segments
 from app.metrics import Metrics
 from app.settings import load_settings
-from app.store import catalog
-from app.store.catalog_cache import CatalogCache
 from app.store.client import StoreError, open_store
 from app.store.migrate import migrate
 
@@ -24,7 +25,7 @@ def env(tmp_path, geo_db):
     settings = load_settings(data_dir=tmp_path, geoip_db=geo_db[0])
     store = open_store(settings.clickhouse_url)
     migrate(store)
-    site = catalog.save(store, catalog.new_site("Portal", "p1", "portal.example", "portal"))
+    site = catalog_rows.save(store, catalog.new_site("Portal", "p1", "portal.example", "portal"))
     cache = CatalogCache(store)
     cache.refresh()
     loader = Loader(store, build_enricher(settings, cache, store), Metrics(), settings.spool_dir)
@@ -249,7 +250,9 @@ def test_truncated_ips_hold_for_rejects_too(tmp_path, geo_db):
     store = open_store(settings.clickhouse_url)
     try:
         migrate(store)
-        site = catalog.save(store, catalog.new_site("Portal", "p1", "portal.example", "portal"))
+        site = catalog_rows.save(
+            store, catalog.new_site("Portal", "p1", "portal.example", "portal")
+        )
         cache = CatalogCache(store)
         cache.refresh()
         loader = Loader(
@@ -274,7 +277,7 @@ def test_truncated_ips_hold_for_rejects_too(tmp_path, geo_db):
 
 def test_visit_with_click_id_inherits_the_click_source(env):
     settings, store, loader, site = env
-    partner_site = catalog.save(store, catalog.new_site("Game", "gamer", "g.example", "game"))
+    partner_site = catalog_rows.save(store, catalog.new_site("Game", "gamer", "g.example", "game"))
     cache_sites = CatalogCache(store)
     cache_sites.refresh()
     loader.enricher = build_enricher(settings, cache_sites, store)

@@ -7,13 +7,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.catalog import entities as catalog
+from app.catalog import rows as catalog_rows
+from app.catalog.cache import CatalogCache
 from app.ingest.loader import Loader, build_enricher
 from app.ingest.record import dumps
 from app.ingest.spool import SpoolWriter
 from app.metrics import Metrics
 from app.settings import Settings, load_settings
-from app.store import catalog
-from app.store.catalog_cache import CatalogCache
 from app.store.client import Store, open_store
 from app.store.migrate import migrate
 from tests.support.cli import copy_of
@@ -69,7 +70,9 @@ def world(
     migrate(store)  # on a copy: finds the schema current
     sites = {}
     for name, partner, channel in partner_sites:
-        site = catalog.save(store, catalog.new_site(name, partner, f"{partner}.example", channel))
+        site = catalog_rows.save(
+            store, catalog.new_site(name, partner, f"{partner}.example", channel)
+        )
         sites[channel] = site.site_key
-    landing = catalog.save(store, catalog.new_site("Shop", "adv", "shop.example", "owned"))
+    landing = catalog_rows.save(store, catalog.new_site("Shop", "adv", "shop.example", "owned"))
     return World(settings, store, sites, landing.site_key)

@@ -8,7 +8,7 @@ from typing import Any
 from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 
-from app.ingest.enrich.geo import GeoResult
+from app.geo.geolite import GeoResult
 
 CN = {"iso_code": "CN", "names": {"en": "China", "zh-CN": "中国"}}
 US = {"iso_code": "US", "names": {"en": "United States", "zh-CN": "美国"}}

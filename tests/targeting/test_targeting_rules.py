@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.catalog.entities import Campaign, Link
 from app.catalog.service import resolve_region
-from app.store.catalog import Campaign, Link
+from app.geo.device import os_family
 from app.targeting.compile import CITY, COUNTRY, PROVINCE, Visitor, compile_targeting
 from app.targeting.routing import compile_link
 from app.targeting.spec import TargetingError, normalize
 from app.targeting.split import Weighted, bucket
-from app.targeting.visitor import os_family
 
 HOHHOT = Visitor("CN", "150000", "150100", "mobile", "ios", "china_mobile")
 BAOTOU = Visitor("CN", "150000", "150200", "desktop", "windows", "china_unicom")

@@ -115,7 +115,7 @@ def test_every_field_pattern_has_a_good_value_above():
 
 
 def test_a_served_slots_visitor_id_matches_the_whole_value():
-    from app.tracker.serve import _VID
+    from app.tracker.ad_serving import _VID
 
     assert _VID.match("abcdefgh")
     for bad in ("abcdefgh\n", "abcdefgh\r\n", "\nabcdefgh", "abc"):

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from app.tracker.edge import GIF
+from app.tracker.hit_app import GIF
 from tests.support.server import ServerProcess
 
 WECHAT_IPHONE = (

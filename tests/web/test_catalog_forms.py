@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from app.catalog import entities as cat
 from app.catalog.models import CampaignIn, CampaignPatch, LinkIn, LinkPatch, PlacementIn, SiteIn
 from app.geo import regions
-from app.store import catalog as cat
 from app.web import catalog_forms as forms
 
 

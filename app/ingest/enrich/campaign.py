@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from app.catalog.links import CLICK_PARAM
 from app.ingest.enrich.pipeline import NO_DROPS, Drops
 from app.ingest.record import Record
-from app.tracker.links import CLICK_PARAM
 
 _FROM_URL = {
     "utm_source": "utm_source",

@@ -11,9 +11,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from app.geo.isp import Isp
+from app.geo.regions import region_codes
 from app.ingest.enrich.columnar import distinct, put, spread
 from app.ingest.enrich.pipeline import ColumnStep
-from app.targeting.visitor import region_codes
 
 CACHE_MAX = 200_000
 # Joins a place's three names into one key column; no name holds this control character.

@@ -4,9 +4,9 @@ that came through a tracked link."""
 
 from __future__ import annotations
 
+from app.catalog.cache import CatalogCache
 from app.ingest.enrich.pipeline import NO_DROPS, Drops, Step
 from app.ingest.record import Record
-from app.store.catalog_cache import CatalogCache
 
 
 def make_put_site(catalog: CatalogCache) -> Step:

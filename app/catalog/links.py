@@ -1,5 +1,5 @@
-"""Tracked-link redirects: the landing URL with our click id, and nothing taken from input
-as a destination (no open redirect)."""
+"""A link's landing URL: what may be one, and how a click's id is appended to it (the
+redirect's destination; nothing taken from input as a destination: no open redirect)."""
 
 from __future__ import annotations
 

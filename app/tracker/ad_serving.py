@@ -23,13 +23,13 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from app.catalog.links import landing_with_click
 from app.ingest.reasons import RejectReason
 from app.ingest.record import Record, now_ms, reject
 from app.targeting.compile import local_time
 from app.targeting.routing import Candidate, PlacementRoute
 from app.targeting.split import Weighted
 from app.tracker.asgi import Headers, Receive, Scope, Send, respond, send_json
-from app.tracker.links import landing_with_click
 from app.tracker.pixel import GIF
 from app.tracker.query import parse_query
 from app.tracker.redirect import NO_CACHE, add_utm, click_visitor, request_query, visitor_id
@@ -52,7 +52,7 @@ _NOSNIFF = (b"x-content-type-options", b"nosniff")
 _EMPTY_DOC = b"<!doctype html><html><head><meta charset=utf-8></head><body></body></html>"
 
 if TYPE_CHECKING:
-    from app.tracker.edge import Edge
+    from app.tracker.hit_app import Edge
 
 
 def _day(candidate: Candidate, ts: int) -> int:

@@ -10,10 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.store import catalog as cat
+from app.catalog import entities as cat
+from app.catalog import rows as catalog_rows
+from app.catalog.links import landing_with_click, valid_landing_url
 from app.store.client import open_store
 from app.store.migrate import migrate
-from app.tracker.links import landing_with_click, valid_landing_url
 from tests.support.server import ServerProcess
 
 GOOD = "https://shop.example.com/landing?p=1"
@@ -66,11 +67,13 @@ def world(tmp_path_factory: pytest.TempPathFactory, geo_db: tuple[Path, dict]) -
     store = open_store(f"chdb://{data_dir / 'clickhouse'}")
     try:
         migrate(store)
-        adv = cat.save(store, cat.new_advertiser("Shop"))
-        campaign = cat.save(store, cat.new_campaign("Q4", adv.id))
-        cat.save(store, cat.Partner(id="p1", name="P1"))
-        site = cat.save(store, cat.new_site("Portal", "p1", "portal.example.cn", "local_portal"))
-        link = cat.save(store, cat.new_link(campaign.id, site.site_key, STORED))
+        adv = catalog_rows.save(store, cat.new_advertiser("Shop"))
+        campaign = catalog_rows.save(store, cat.new_campaign("Q4", adv.id))
+        catalog_rows.save(store, cat.Partner(id="p1", name="P1"))
+        site = catalog_rows.save(
+            store, cat.new_site("Portal", "p1", "portal.example.cn", "local_portal")
+        )
+        link = catalog_rows.save(store, cat.new_link(campaign.id, site.site_key, STORED))
     finally:
         store.close()
     proc = ServerProcess(data_dir, {"ADTRACK_GEOIP_DB": str(geo_db[0])}).start()

@@ -7,13 +7,8 @@ import os
 import threading
 from pathlib import Path
 
-from app.store.catalog import (
-    CatalogSnapshot,
-    catalog_version,
-    load_snapshot,
-    snapshot_from_json,
-    snapshot_to_json,
-)
+from app.catalog.rows import catalog_version, load_snapshot
+from app.catalog.snapshot import CatalogSnapshot, snapshot_from_json, snapshot_to_json
 from app.store.client import Store, StoreError
 
 log = logging.getLogger(__name__)

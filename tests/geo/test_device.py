@@ -6,16 +6,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.ingest.columns import events_table
-from app.ingest.enrich.device import (
+from app.geo.device import (
     BOTS,
     DEVICE_TYPES,
     Device,
     DeviceParser,
     device_class,
     parse_bots,
-    put_device,
 )
+from app.ingest.columns import events_table
+from app.ingest.enrich.device import put_device
 
 IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 16_5 like Mac OS X) AppleWebKit/605.1.15 "

@@ -13,18 +13,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.ingest.columns import events_table
-from app.ingest.enrich.geo import (
+from app.geo.geolite import (
     EMPTY,
     GeoDatabaseError,
     GeoLookup,
     GeoResult,
     NullGeo,
     open_geo,
-    put_geo,
     to_result,
 )
-from app.ingest.geoip_db import DB_NAME, LICENSE_NAME, GeoFetchError, fetch_geolite
+from app.geo.geolite_db import DB_NAME, LICENSE_NAME, GeoFetchError, fetch_geolite
+from app.ingest.columns import events_table
+from app.ingest.enrich.geo import put_geo
 from tests.support.fake_npm import tarball
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

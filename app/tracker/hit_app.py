@@ -16,15 +16,16 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
+from app.catalog.entities import Advertiser
 from app.ingest.reasons import RejectReason
 from app.ingest.record import EventIds, Record, dumps, reject
 from app.ingest.spool import SpoolError, SpoolWriter
 from app.metrics import Metrics
 from app.settings import Settings
-from app.store.catalog import Advertiser
 from app.targeting.compile import Visitor
 from app.targeting.routing import LinkRoute, PlacementRoute
 from app.targeting.visitor import VisitorLookup, open_visitor_lookup
+from app.tracker.ad_serving import serve, served_click
 from app.tracker.asgi import ASGIApp, Receive, Scope, Send, etag_matches, respond, send_json
 from app.tracker.beacon import beacon
 from app.tracker.catalog_view import CatalogFile
@@ -35,7 +36,6 @@ from app.tracker.fields import Invalid, validate_event
 from app.tracker.freqcap import FrequencyCounter
 from app.tracker.pixel import GIF, GIF_HEADERS, PIXEL_TYPES, pixel
 from app.tracker.redirect import redirect
-from app.tracker.serve import serve, served_click
 
 __all__ = ["GIF", "GIF_HEADERS", "PIXEL_TYPES", "Edge"]
 
