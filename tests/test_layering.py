@@ -59,11 +59,17 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _imports(path: Path) -> set[str]:
+def _imports(path: Path, *, typing_only: bool = True) -> set[str]:
     """Every module name an import statement in `path` names (absolute imports only: the
-    project uses no relative ones)."""
+    project uses no relative ones); without those under `if TYPE_CHECKING:` when
+    `typing_only` is False (they never run)."""
+    tree = ast.parse(path.read_text("utf-8"))
+    if not typing_only:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+                node.body = []
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -78,6 +84,7 @@ def _within(name: str, package: str) -> bool:
 
 
 MODULES = {_module_name(p): _imports(p) for p in sorted(APP.rglob("*.py"))}
+RUNTIME = {_module_name(p): _imports(p, typing_only=False) for p in sorted(APP.rglob("*.py"))}
 
 
 def test_the_walk_sees_the_whole_app() -> None:
@@ -124,3 +131,40 @@ def test_the_stages_import_one_way(importer: str, imported: str) -> None:
         if _within(name, imported)
     )
     assert not offending, "\n".join(offending)
+
+
+def _loops(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    loops: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for other in graph[module]:
+            if other not in index:
+                visit(other)
+                low[module] = min(low[module], low[other])
+            elif other in stack:
+                low[module] = min(low[module], index[other])
+        if low[module] == index[module]:
+            group = []
+            while (top := stack.pop()) != module:
+                group.append(top)
+            if group:
+                loops.append(sorted([module, *group]))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    return loops
+
+
+def test_no_module_imports_itself_through_others() -> None:
+    """No import loop, hidden in a function or not (type-only imports excepted)."""
+    graph = {m: {n for n in names if n in RUNTIME and n != m} for m, names in RUNTIME.items()}
+    assert _loops(graph) == []
+    graph["app.catalog.entities"].add("app.catalog.service")  # the oracle sees a loop
+    assert _loops(graph) != []

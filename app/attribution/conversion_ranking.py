@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.attribution import funnel
+from app.attribution import funnel, funnel_steps
 from app.attribution.filters import Filter, FilterError
 from app.attribution.funnel_report import WINDOW
 from app.attribution.rates import MIN_TRIALS, RateRow, rank_rates
@@ -14,10 +14,10 @@ from app.attribution.report import Column, Param, Report
 from app.store.client import Store
 
 
-def _step(text: str, name: str) -> funnel.Step:
+def _step(text: str, name: str) -> funnel_steps.Step:
     """The step `text` names; FilterError naming the parameter `name` that gave it."""
     try:
-        return funnel.Step.parse(text)
+        return funnel_steps.Step.parse(text)
     except FilterError as exc:
         raise FilterError(str(exc), name) from None
 
@@ -29,7 +29,7 @@ def conversion_ranking_report(
     *,
     trials_step: str = "click",
     success_step: str = "order",
-    window_seconds: int = funnel.DEFAULT_WINDOW_SECONDS,
+    window_seconds: int = funnel_steps.DEFAULT_WINDOW_SECONDS,
     min_trials: int = 30,
 ) -> dict[str, Any]:
     """Rank the values of `by` by the rate from one funnel step to another (default: click

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from app.attribution import funnel
+from app.attribution import funnel, funnel_steps
 from app.attribution.filters import Filter, FilterError
 from app.attribution.funnel_report import STEPS, WINDOW
 from app.attribution.report import Column, Param, Report
@@ -22,7 +22,7 @@ def dropoff_report(
     flt: Filter,
     steps: Sequence[str] = (),
     *,
-    window_seconds: int = funnel.DEFAULT_WINDOW_SECONDS,
+    window_seconds: int = funnel_steps.DEFAULT_WINDOW_SECONDS,
     by: str | None = None,
 ) -> dict[str, Any]:
     """Where a step funnel (default impression → click → visit → order) loses people: per
@@ -31,7 +31,7 @@ def dropoff_report(
         raise FilterError(
             "steps must be a sequence of step names, e.g. ['click', 'order']", "steps"
         )
-    chosen = tuple(funnel.Step.parse(s) for s in steps) or funnel.DEFAULT_STEPS
+    chosen = tuple(funnel_steps.Step.parse(s) for s in steps) or funnel_steps.DEFAULT_STEPS
     result = funnel.run(store, flt, chosen, window_seconds=window_seconds, by=by)
     return {
         "steps": [s.label for s in result.steps],

@@ -30,13 +30,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from app.attribution import funnel_rollup as rollup
 from app.attribution import stitch
-from app.attribution.filters import LIST_COLUMNS, Filter, FilterError, dimension, where
-from app.ingest.record import EVENT_TYPES
+from app.attribution.filters import Filter, FilterError, dimension, where
+from app.attribution.funnel_steps import (
+    DEFAULT_STEPS,
+    DEFAULT_WINDOW_SECONDS,
+    MAX_STEPS,
+    Step,
+    Sums,
+    unit_dimensions,
+)
 from app.store.client import Store
 
-MAX_STEPS = 16
-DEFAULT_WINDOW_SECONDS = 7 * 24 * 3600
 # How far before the range a click may lie and still stitch a landing visitor to its person.
 STITCH_LOOKBACK = timedelta(days=30)
 # A gap histogram key: step index (1 = between step 1 and 2) in the high half, bucket below.
@@ -46,31 +52,6 @@ GAP_BUCKET = (
     "multiIf(g < 1000, g, g < 10000, intDiv(g, 10) * 10, g < 100000, intDiv(g, 100) * 100, "
     "g < 1000000, intDiv(g, 1000) * 1000, intDiv(g, 10000) * 10000)"
 )
-
-
-@dataclass(frozen=True)
-class Step:
-    """One funnel step: an event type, narrowed to one event name when given."""
-
-    event_type: str
-    event_name: str = ""
-
-    @classmethod
-    def parse(cls, text: str) -> Step:
-        """`click`, `order`, `event:signup`."""
-        event_type, _, event_name = text.partition(":")
-        return cls(event_type, event_name)
-
-    def __post_init__(self) -> None:
-        if self.event_type not in EVENT_TYPES:
-            raise FilterError(f"unknown event type {self.event_type!r}", "steps")
-
-    @property
-    def label(self) -> str:
-        return f"{self.event_type}:{self.event_name}" if self.event_name else self.event_type
-
-
-DEFAULT_STEPS = (Step("impression"), Step("click"), Step("visit"), Step("order"))
 
 
 @dataclass(frozen=True)
@@ -109,16 +90,6 @@ def check(steps: Sequence[Step], window_seconds: int) -> tuple[Step, ...]:
     if not 0 < window_seconds <= 366 * 24 * 3600:
         raise FilterError("window_seconds must be within 1 second and 366 days", "window")
     return steps
-
-
-def unit_dimensions(flt: Filter, by: str | None) -> tuple[str, ...]:
-    """The dimensions an entry is keyed by besides person and day: the split (unless `day`,
-    which the entry has anyway) and every filtered dimension, sorted, `by` first."""
-    filtered = {name for name in LIST_COLUMNS if getattr(flt, name)}
-    if flt.channel_type:
-        filtered.add("channel")
-    rest = sorted(filtered - {by})
-    return (by, *rest) if by and by != "day" else tuple(rest)
 
 
 def entries_sql(
@@ -263,20 +234,6 @@ def build(
     return sql, params
 
 
-@dataclass
-class Sums:
-    """Entries per step and the gap histogram of one row, as added up over days or units."""
-
-    entries: list[int]
-    gaps: dict[int, int]  # histogram key -> count
-
-    def add(self, entries: Sequence[int], histogram: tuple[Sequence[int], Sequence[int]]) -> None:
-        for i, count in enumerate(entries):
-            self.entries[i] += int(count)
-        for key, count in zip(*histogram, strict=True):
-            self.gaps[int(key)] = self.gaps.get(int(key), 0) + int(count)
-
-
 def run(
     store: Store,
     flt: Filter,
@@ -293,8 +250,6 @@ def run(
     and the events otherwise; "raw" always reads the events; "rollup" refuses a question the
     rollup cannot answer.
     """
-    from app.attribution import funnel_rollup as rollup  # it imports this module's steps
-
     steps = check(steps, window_seconds)
     if source not in ("auto", "raw", "rollup"):
         raise FilterError("source must be auto, raw or rollup", "source")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from app.attribution import funnel
+from app.attribution import funnel, funnel_steps
 from app.attribution.filters import Filter
 from app.attribution.report import Column, Param, Report
 from app.store.client import Store
@@ -16,7 +16,7 @@ STEPS = Param(
     "steps", list, None, "comma-separated, e.g. impression,click,visit,event:signup,order"
 )
 WINDOW = Param(
-    "window", int, funnel.DEFAULT_WINDOW_SECONDS, "conversion window, seconds (7 days)",
+    "window", int, funnel_steps.DEFAULT_WINDOW_SECONDS, "conversion window, seconds (7 days)",
     ge=1, le=90 * 86400, arg="window_seconds",
 )  # fmt: skip
 
@@ -26,14 +26,14 @@ def funnel_report(
     flt: Filter,
     steps: Sequence[str] = (),
     *,
-    window_seconds: int = funnel.DEFAULT_WINDOW_SECONDS,
+    window_seconds: int = funnel_steps.DEFAULT_WINDOW_SECONDS,
     by: str | None = None,
     source: str = "auto",
 ) -> dict[str, Any]:
     """Entries per step (a person entering on a day, see `app.attribution.funnel`), step and
     overall conversion, median seconds between steps; from the rollup when it covers the
     question (`source` says which was read, `computed_at` how fresh the rollup is)."""
-    chosen = tuple(funnel.Step.parse(s) for s in steps) or funnel.DEFAULT_STEPS
+    chosen = tuple(funnel_steps.Step.parse(s) for s in steps) or funnel_steps.DEFAULT_STEPS
     result = funnel.run(store, flt, chosen, window_seconds=window_seconds, by=by, source=source)
     return {
         "steps": [s.label for s in result.steps],

@@ -13,9 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.attribution import funnel
 from app.attribution.filters import Filter
-from app.attribution.funnel import DEFAULT_STEPS, DEFAULT_WINDOW_SECONDS, Step, Sums
+from app.attribution.funnel_steps import (
+    DEFAULT_STEPS,
+    DEFAULT_WINDOW_SECONDS,
+    Step,
+    Sums,
+    unit_dimensions,
+)
 from app.store.client import Store
 
 ROLLUP_TZ = "Asia/Shanghai"
@@ -52,7 +57,7 @@ def covers(
     if flt.tz != ROLLUP_TZ or flt.include_bots or flt.visitor:
         return None
     name = next((k for k, v in FUNNELS.items() if v == (steps, window_seconds)), None)
-    dims = funnel.unit_dimensions(flt, by)
+    dims = unit_dimensions(flt, by)
     if name is None or len(dims) > 1 or (dims and dims[0] not in DIMENSIONS):
         return None
     return Plan(name, dims[0] if dims else "")

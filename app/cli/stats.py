@@ -20,7 +20,7 @@ from app.attribution.filters import (
     Filter,
     FilterError,
 )
-from app.attribution.funnel import DEFAULT_WINDOW_SECONDS
+from app.attribution.funnel_steps import DEFAULT_WINDOW_SECONDS
 from app.attribution.report import Param, Report, split_values
 from app.attribution.reports import REPORTS
 from app.cli.common import (

@@ -27,8 +27,8 @@ from typing import Any
 
 from app.attribution import funnel
 from app.attribution.filters import Filter, where
-from app.attribution.funnel import Step
 from app.attribution.funnel_rollup import DIMENSIONS, FUNNELS, ROLLUP_TZ
+from app.attribution.funnel_steps import Step
 from app.store.client import Store
 
 # Events (and at most days) recomputed by one query: fewer, larger queries are faster (each

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.attribution import funnel
+from app.attribution import funnel, funnel_steps
 from app.attribution.filters import Filter, FilterError, where
-from app.attribution.funnel import DEFAULT_STEPS, Step
+from app.attribution.funnel_steps import DEFAULT_STEPS, Step
 from app.ingest.record import EventIds
 from app.rollups import funnels as rollup
 from tests.support.loading import world
@@ -269,7 +269,7 @@ def test_default_funnel_matches_brute_force(loaded, window_s, by):
     )
 
 
-WEEK = funnel.DEFAULT_WINDOW_SECONDS
+WEEK = funnel_steps.DEFAULT_WINDOW_SECONDS
 
 
 @pytest.mark.parametrize(

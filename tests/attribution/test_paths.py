@@ -15,6 +15,7 @@ import pytest
 from app.attribution import funnel
 from app.attribution.dropoff import dropoff_report, dropoff_row
 from app.attribution.filters import Filter, FilterError
+from app.attribution.funnel_steps import Step
 from app.attribution.pages import pages_report
 from app.attribution.paths import build_paths, paths_report
 from app.ingest.record import EventIds
@@ -292,7 +293,7 @@ def test_dropoff_is_built_on_the_funnel(loaded):
     store, _ = loaded
     for by in (None, "channel"):
         report = dropoff_report(store, RANGE, ["click", "visit"], by=by)
-        result = funnel.run(store, RANGE, (funnel.Step("click"), funnel.Step("visit")), by=by)
+        result = funnel.run(store, RANGE, (Step("click"), Step("visit")), by=by)
         assert report["steps"] == ["click", "visit"] and report["by"] == by
         assert len(report["rows"]) == len(result.rows) > 0
         for got, row in zip(report["rows"], result.rows, strict=True):
@@ -325,7 +326,7 @@ def test_dropoff_on_known_people(loaded):
 def _row(*counts: int) -> funnel.FunnelRow:
     steps = ("impression", "click", "visit", "order", "event")
     figures = tuple(
-        funnel.StepFigures(funnel.Step(steps[i]), n, None, None, None) for i, n in enumerate(counts)
+        funnel.StepFigures(Step(steps[i]), n, None, None, None) for i, n in enumerate(counts)
     )
     return funnel.FunnelRow("x", figures)
 

@@ -330,12 +330,12 @@ def test_bulk_has_new_and_returning_visitors(bulk) -> None:
 def test_bulk_funnel_runs_from_impression_to_order_and_referrals_spread(bulk) -> None:
     from datetime import date
 
-    from app.attribution import funnel, referral
+    from app.attribution import funnel, funnel_steps, referral
     from app.attribution.filters import Filter
 
     _, store, _ = bulk
     flt = Filter(date(2026, 11, 6), date(2026, 11, 19))
-    [row] = funnel.run(store, flt, funnel.DEFAULT_STEPS).rows
+    [row] = funnel.run(store, flt, funnel_steps.DEFAULT_STEPS).rows
     people = [f.entries for f in row.steps]  # impression → click → visit → order
     assert people[0] > people[1] > people[2] > people[3] > 0
     report = referral.referral_report(store, flt)
