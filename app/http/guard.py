@@ -16,8 +16,8 @@ from starlette.requests import Request
 
 from app.auth.csrf import SAFE_METHODS
 from app.http.deps import IDENTITY_KEY, Denied, client_address, denied_body, identify
-from app.serve.limits import SMALL_BODY, body_limit
-from app.serve.proxy import content_length, send_refusal
+from app.http.limits import SMALL_BODY, body_limit
+from app.http.refusals import content_length, send_refusal
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -8,13 +8,13 @@ takes, after authenticating); the edge only refuses what no route could take.
 from __future__ import annotations
 
 import http.cookiejar
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
 import httpx
 
-from app.serve.limits import SMALL_BODY, body_limit
+from app.http.limits import SMALL_BODY, body_limit
+from app.http.refusals import content_length, send_refusal
 from app.tracker.clientip import CLIENT_HEADER, EDGE_HEADER, ClientIp
 
 SESSION_COOKIE = b"adtrack_session="  # app/auth/sessions.py COOKIE (not imported: the edge
@@ -185,32 +185,6 @@ def _has_credentials(scope: Scope) -> bool:
         if name == b"authorization" or (name == b"cookie" and SESSION_COOKIE in value):
             return True
     return False
-
-
-async def send_refusal(
-    send: Send, status: int, error: str, detail: str, headers: dict[str, str] | None = None
-) -> None:
-    """A refusal shaped like the core's own answers ({"detail": {"error", "detail"}}), sent
-    before the body was read (so the connection closes): by the edge and the core's guard."""
-    body = json.dumps({"detail": {"error": error, "detail": detail}}).encode()
-    out = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),
-    ]
-    out += [(name.lower().encode(), value.encode()) for name, value in (headers or {}).items()]
-    await send({"type": "http.response.start", "status": status, "headers": out})
-    await send({"type": "http.response.body", "body": body})
-
-
-def content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
-    for name, value in headers:
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return 1 << 62  # unreadable: refused as too large
-    return None
 
 
 async def _body(receive: Receive, limit: int) -> AsyncIterator[bytes]:
