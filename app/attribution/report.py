@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from app.attribution.filters import Filter, FilterError
+from app.attribution.labels import VALUE_FIELDS, label_answer
 
 # The types a parameter may have; `list` is a list of strings (repeated or comma-separated).
 PARAM_TYPES: tuple[type, ...] = (int, float, str, bool, date, list)
@@ -168,8 +169,11 @@ class Report:
         if self.filtered:
             if flt is None:
                 raise FilterError(f"{self.name} needs the common filter", "start")
-            return self.run(store, flt, **kwargs)
-        return self.run(store, **kwargs)
+            answer = self.run(store, flt, **kwargs)
+        else:
+            answer = self.run(store, **kwargs)
+        label_answer(store, answer)  # a name beside each code or id split by
+        return answer
 
     def table(self, answer: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Column]]:
         """The rows as the CLI prints them (each row's own keys, then every column formatted
@@ -180,13 +184,42 @@ class Report:
             shown = tuple(by_key[k] for k in self.shown(answer))
         rows = [
             {**row, **{c.header: c.text(row[c.key]) for c in self.columns if c.key in row}}
-            for row in self.rows(answer)
+            for row in _named(answer, self.rows(answer))
         ]
-        return rows, list(shown)
+        return rows, _with_name(list(shown), rows)
 
     def headline_row(self, answer: dict[str, Any]) -> dict[str, Any]:
         """The headline figures, formatted, by header."""
         return {c.header: c.text(_at(answer, c.key)) for c in self.headline}
+
+
+NAME = Column("name", "Name", "text")
+
+
+def _named(answer: dict[str, Any], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The table rows with the `name` the labeller gave each value in the answer's rows."""
+    found = {
+        _value_of(r): r["name"]
+        for r in answer.get("rows") or ()
+        if isinstance(r, dict) and "name" in r
+    }
+    if not found:
+        return rows
+    return [{**row, "name": found.get(_value_of(row), "")} if _value_of(row) is not None else row
+            for row in rows]  # fmt: skip
+
+
+def _with_name(shown: list[Column], rows: list[dict[str, Any]]) -> list[Column]:
+    """The name column right after the value column, when the rows are named."""
+    keys = [c.key for c in shown]
+    if not any("name" in r for r in rows) or "name" in keys:
+        return shown
+    at = next((i + 1 for i, k in enumerate(keys) if k in VALUE_FIELDS), 0)
+    return [*shown[:at], NAME, *shown[at:]]
+
+
+def _value_of(row: dict[str, Any]) -> Any:
+    return next((row[f] for f in VALUE_FIELDS if f in row), None)
 
 
 def _at(answer: dict[str, Any], path: str) -> Any:
