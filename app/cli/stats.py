@@ -157,6 +157,9 @@ def _run(report: Report, args: argparse.Namespace) -> int:
     if args.format == "json":
         print_json(answer)
         return 0
+    if args.format == "csv":  # for machines: plain numbers, ranges in two columns
+        emit(args, report.machine_rows(answer), [], report.noun)
+        return 0
     rows, columns = report.table(answer)
     if args.format == "table" and report.headline:
         emit_one(args, report.headline_row(answer))

@@ -1,9 +1,14 @@
-"""Names beside codes and ids (app/attribution/labels.py): hits go through the real loader into
-the embedded engine, and every report split by a region, a campaign, a placement or a channel
-type shows one name form per value while its `value` keeps the code or id."""
+"""Reports people and machines can read: names beside codes and ids (app/attribution/labels.py),
+CSV with plain numbers and tables aligned by display width (app/attribution/report.py). Hits go
+through the real loader into the embedded engine; every report split by a region, a campaign,
+a placement or a channel type shows one name form per value while `value` keeps the code."""
 
 from __future__ import annotations
 
+import argparse
+import csv
+import io
+import unicodedata
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -13,6 +18,7 @@ from app.attribution.filters import Filter
 from app.attribution.reports import REPORTS
 from app.catalog import entities as catalog
 from app.catalog import rows as catalog_rows
+from app.cli.common import emit
 from app.ingest.record import EventIds
 from tests.support.loading import world
 
@@ -113,3 +119,64 @@ def test_the_table_shows_the_name_after_the_value(loaded):
     answer = REPORT["traffic"].answer(store, Filter(DAY, DAY), {})
     assert all("name" not in r for r in answer["rows"])
     assert "name" not in [c.header for c in REPORT["traffic"].table(answer)[1]]
+
+
+def _csv(capsys, report: str, answer: dict) -> list[dict[str, str]]:
+    """The CSV `adtrack stats <report> --csv` prints for the answer, parsed."""
+    capsys.readouterr()
+    emit(argparse.Namespace(format="csv"), REPORT[report].machine_rows(answer), [], "rows")
+    return list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+
+
+def test_ranking_csv_is_numbers_with_the_interval_in_two_columns_and_a_currency(loaded, capsys):
+    store, campaign, _ = loaded
+    answer = _answer(store, "ranking", "campaign_id")
+    [row] = _csv(capsys, "ranking", answer)
+    [ranked] = answer["rows"]
+    assert (row["value"], row["name"], row["currency"]) == (campaign.id, "双十一大促", "CNY")
+    assert float(row["ctr"]) == pytest.approx(ranked["ctr"]["rate"])
+    assert float(row["conv"]) == ranked["conversion_rate"]["rate"] == 0
+    assert float(row["interval_low"]) == ranked["conversion_rate"]["low"]
+    assert float(row["interval_high"]) == pytest.approx(ranked["conversion_rate"]["high"])
+    assert float(row["revenue"]) == 0 and "interval" not in row
+    assert all("%" not in cell and "–" not in cell for cell in row.values())
+
+
+def test_traffic_csv_is_numbers(loaded, capsys):
+    store, _, _ = loaded
+    answer = _answer(store, "traffic", "province_code")
+    rows = _csv(capsys, "traffic", answer)
+    assert {r["value"]: r["name"] for r in rows} == PROVINCE_NAMES
+    for row, raw in zip(rows, answer["rows"], strict=True):
+        assert float(row["ctr"]) == pytest.approx(raw["ctr"]) and row["currency"] == "CNY"
+        assert float(row["amount"]) == raw["amount"] and int(row["clicks"]) == raw["clicks"]
+
+
+def _slots(line: str) -> list[str]:
+    """A printed line as terminal cells: a wide (CJK) character takes two."""
+    out: list[str] = []
+    for ch in line:
+        out += [ch, ""] if unicodedata.east_asian_width(ch) in "WF" else [ch]
+    return out
+
+
+def test_a_table_with_cjk_names_is_aligned_by_display_width(loaded, capsys):
+    store, _, _ = loaded
+    report = REPORT["ranking"]
+    rows, columns = report.table(_answer(store, "ranking", "province"))
+    headers = [c.header for c in columns]
+    assert "revenue (CNY)" in headers  # money says its currency
+    capsys.readouterr()
+    emit(argparse.Namespace(format="table"), rows, headers, "rows")
+    lines = [_slots(line) for line in capsys.readouterr().out.splitlines()]
+    starts = []
+    at = 0
+    for header in headers:  # where each column starts on the header line
+        at = "".join(lines[0]).index(header, at)
+        starts.append(len(_slots("".join(lines[0])[:at])))
+        at += len(header)
+    for line, row in zip(lines[1:], rows, strict=True):
+        for i, header in enumerate(headers):
+            end = starts[i + 1] if i + 1 < len(headers) else len(line)
+            assert "".join(line[starts[i] : end]).strip() == str(row.get(header, "")), header
+    assert {"北京市", "广东省", "上海市"} <= {r["name"] for r in rows}
