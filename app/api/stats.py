@@ -5,12 +5,13 @@ the common filter one dependency (`report_filter`), every refusal a 422 naming i
 from __future__ import annotations
 
 import inspect
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.exceptions import RequestValidationError
 
+from app.attribution import periods
 from app.attribution.filters import (
     DEFAULT_TZ,
     LIST_COLUMNS,
@@ -36,8 +37,11 @@ def _refused(exc: FilterError) -> RequestValidationError:
 
 
 def report_filter(
-    start: date,
-    end: date,
+    start: date | None = None,
+    end: date | None = None,
+    last: Annotated[str | None, Query(description="the N whole days before today, e.g. 7d")] = None,
+    month: Annotated[str | None, Query(description="a calendar month, e.g. 2026-11")] = None,
+    yesterday: Annotated[bool, Query(description="the day before today")] = False,
     tz: str = DEFAULT_TZ,
     channel_type: ListParam = [],  # noqa: B006 (FastAPI copies defaults per request)
     channel: ListParam = [],  # noqa: B006
@@ -60,12 +64,17 @@ def report_filter(
     ] = None,
     returning_days: Annotated[int, Query(ge=1, le=MAX_RETURNING_DAYS)] = RETURNING_DAYS,
 ) -> Filter:
-    """The common filter of every report, from the query string."""
+    """The common filter of every report, from the query string: its days given one way
+    (start and end, last, month or yesterday; `app.attribution.periods`), today's clock."""
     given = locals()
     lists = {name: split_values(given[name]) for name in (*LIST_COLUMNS, "channel_type")}
     try:
+        first, final = periods.resolve(
+            start=start, end=end, last=last, month=month, yesterday=yesterday, tz=tz,
+            now=datetime.now(UTC),
+        )  # fmt: skip
         return Filter.asked(
-            start=start, end=end, tz=tz, include_bots=include_bots, visitor=visitor or "",
+            start=first, end=final, tz=tz, include_bots=include_bots, visitor=visitor or "",
             returning_days=returning_days, **lists,
         )  # fmt: skip
     except FilterError as exc:

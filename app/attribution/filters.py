@@ -55,8 +55,11 @@ PRIOR_VISITORS = """(SELECT visitor_id FROM events WHERE event_type = 'visit' AN
 # UTC's, and `visitor` (new / returning; '' without a visitor id) is the filter's test.
 DIMENSIONS: dict[str, str] = {
     **LIST_COLUMNS,
-    "province": "province",
-    "city": "city",
+    # The geo databases spell one province several ways (北京, 北京市; 广东, 广东省): split by
+    # its GB/T 2260 code wherever the loader found one (the labeller names it), by the raw
+    # name only for places outside the code table.
+    "province": "if(province_code != '', province_code, province)",
+    "city": "if(city_code != '', city_code, city)",
     "event_name": "event_name",
     "day": "toString(toDate(ts, {tz:String}))",
     "hour": "toString(toHour(toTimeZone(ts, {tz:String})))",

@@ -9,11 +9,13 @@ adding a report is that module plus one line in the registry.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from app.attribution.filters import Filter, FilterError
+from app.attribution.labels import VALUE_FIELDS, label_answer
 
 # The types a parameter may have; `list` is a list of strings (repeated or comma-separated).
 PARAM_TYPES: tuple[type, ...] = (int, float, str, bool, date, list)
@@ -114,6 +116,19 @@ class Column:
             return f"{value:.{self.digits}f}"
         return value
 
+    def machine(self, value: Any) -> dict[str, Any]:
+        """The value as CSV carries it, by CSV column: rates as plain fractions (0.033), a
+        range as two columns (`<header>_low`, `<header>_high`), money to the cent; nothing
+        formatted for the eye. A missing value is an empty cell."""
+        if self.unit == "percent_range":
+            low, high = value if isinstance(value, list | tuple) else (None, None)
+            return {f"{self.header}_low": low, f"{self.header}_high": high}
+        if value == "":
+            value = None
+        if self.unit == "money" and value is not None:
+            value = Decimal(str(value)).quantize(_CENT)
+        return {self.header: value}
+
     @staticmethod
     def text_percent(value: float | None) -> str:
         return "" if value is None else f"{100 * value:.1f}%"
@@ -168,8 +183,11 @@ class Report:
         if self.filtered:
             if flt is None:
                 raise FilterError(f"{self.name} needs the common filter", "start")
-            return self.run(store, flt, **kwargs)
-        return self.run(store, **kwargs)
+            answer = self.run(store, flt, **kwargs)
+        else:
+            answer = self.run(store, **kwargs)
+        label_answer(store, answer)  # a name beside each code or id split by
+        return answer
 
     def table(self, answer: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Column]]:
         """The rows as the CLI prints them (each row's own keys, then every column formatted
@@ -178,15 +196,86 @@ class Report:
         if self.shown is not None:
             by_key = {c.key: c for c in self.columns}
             shown = tuple(by_key[k] for k in self.shown(answer))
-        rows = [
-            {**row, **{c.header: c.text(row[c.key]) for c in self.columns if c.key in row}}
-            for row in self.rows(answer)
+        # Money says its currency in its header: `revenue (CNY)`.
+        currency = currency_of(answer)
+        columns = [
+            replace(c, header=f"{c.header} ({currency})") if c.unit == "money" else c
+            for c in self.columns
         ]
-        return rows, list(shown)
+        headers = {c.key: c.header for c in columns}
+        shown = tuple(replace(c, header=headers[c.key]) for c in shown)
+        rows = [
+            {**row, **{c.header: c.text(row[c.key]) for c in columns if c.key in row}}
+            for row in _named(answer, self.rows(answer))
+        ]
+        return rows, _with_name(list(shown), rows)
+
+    def machine_rows(self, answer: dict[str, Any]) -> list[dict[str, Any]]:
+        """The rows as CSV carries them (see Column.machine): the columns shown, the name
+        beside the value, a `currency` column when any column is money, then the rows' other
+        plain fields."""
+        # The table's columns by key, with their plain headers (no currency in them).
+        declared = {c.key: c for c in (*self.columns, NAME)}
+        shown = [declared[c.key] for c in self.table(answer)[1]]
+        currency = currency_of(answer) if any(c.unit == "money" for c in shown) else None
+        keys = {c.key for c in self.columns}
+        rows = []
+        for row in _named(answer, self.rows(answer)):
+            out: dict[str, Any] = {}
+            for column in shown:
+                out.update(column.machine(row.get(column.key)) if column.key != "name"
+                           else {"name": row.get("name", "")})  # fmt: skip
+            if currency is not None:
+                out["currency"] = currency
+            for key, value in row.items():
+                if key not in keys and key not in out and isinstance(value, _PLAIN):
+                    out[key] = value
+            rows.append(out)
+        return rows
 
     def headline_row(self, answer: dict[str, Any]) -> dict[str, Any]:
         """The headline figures, formatted, by header."""
         return {c.header: c.text(_at(answer, c.key)) for c in self.headline}
+
+
+NAME = Column("name", "Name", "text")
+# Amounts are in the currency the answer names (the ranking's spend currency), else in the
+# default every campaign, order and cost row takes (catalog, events and costs: CNY).
+DEFAULT_CURRENCY = "CNY"
+_CENT = Decimal("0.01")
+_PLAIN = (str, int, float, Decimal, bool)
+
+
+def currency_of(answer: dict[str, Any]) -> str:
+    """The currency of an answer's amounts."""
+    named = answer.get("currency") if isinstance(answer, dict) else None
+    return named if isinstance(named, str) and named else DEFAULT_CURRENCY
+
+
+def _named(answer: dict[str, Any], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The table rows with the `name` the labeller gave each value in the answer's rows."""
+    found = {
+        _value_of(r): r["name"]
+        for r in answer.get("rows") or ()
+        if isinstance(r, dict) and "name" in r
+    }
+    if not found:
+        return rows
+    return [{**row, "name": found.get(_value_of(row), "")} if _value_of(row) is not None else row
+            for row in rows]  # fmt: skip
+
+
+def _with_name(shown: list[Column], rows: list[dict[str, Any]]) -> list[Column]:
+    """The name column right after the value column, when the rows are named."""
+    keys = [c.key for c in shown]
+    if not any("name" in r for r in rows) or "name" in keys:
+        return shown
+    at = next((i + 1 for i, k in enumerate(keys) if k in VALUE_FIELDS), 0)
+    return [*shown[:at], NAME, *shown[at:]]
+
+
+def _value_of(row: dict[str, Any]) -> Any:
+    return next((row[f] for f in VALUE_FIELDS if f in row), None)
 
 
 def _at(answer: dict[str, Any], path: str) -> Any:

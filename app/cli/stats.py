@@ -9,9 +9,10 @@ directly with the same report functions, so both print the same.
 from __future__ import annotations
 
 import argparse
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+from app.attribution import periods
 from app.attribution.filters import (
     DEFAULT_TZ,
     LIST_COLUMNS,
@@ -49,7 +50,10 @@ def _date(text: str) -> date:
 
 
 def _params(args: argparse.Namespace) -> dict[str, Any]:
-    params: dict[str, Any] = {"start": args.start.isoformat(), "end": args.end.isoformat(),
+    # The days as given: the server resolves them (app.attribution.periods), as _filter does.
+    params: dict[str, Any] = {"start": args.start and args.start.isoformat(),
+                              "end": args.end and args.end.isoformat(), "last": args.last,
+                              "month": args.month, "yesterday": args.yesterday or None,
                               "tz": args.tz, "include_bots": args.include_bots or None,
                               "visitor": args.visitor,
                               "returning_days": args.returning_days}  # fmt: skip
@@ -62,7 +66,11 @@ def _params(args: argparse.Namespace) -> dict[str, Any]:
 def _filter(args: argparse.Namespace) -> Filter:
     lists = {name: split_values(getattr(args, name)) for name in _FILTER_FLAGS}
     try:
-        return Filter.asked(args.start, args.end, tz=args.tz, include_bots=args.include_bots,
+        start, end = periods.resolve(
+            start=args.start, end=args.end, last=args.last, month=args.month,
+            yesterday=args.yesterday, tz=args.tz, now=datetime.now(UTC),
+        )  # fmt: skip
+        return Filter.asked(start, end, tz=args.tz, include_bots=args.include_bots,
                             visitor=args.visitor or "", returning_days=args.returning_days,
                             **lists)  # fmt: skip
     except FilterError as exc:
@@ -79,8 +87,12 @@ def _checked(action: Any) -> Any:
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     common = common_options()
     report = argparse.ArgumentParser(add_help=False)
-    report.add_argument("--start", type=_date, required=True, help="first day (YYYY-MM-DD)")
-    report.add_argument("--end", type=_date, required=True, help="last day, included")
+    # The days, given one way: --start and --end, --last, --month or --yesterday.
+    report.add_argument("--start", type=_date, help="first day (YYYY-MM-DD)")
+    report.add_argument("--end", type=_date, help="last day, included")
+    report.add_argument("--last", help="the N whole days before today, e.g. 7d")
+    report.add_argument("--month", help="a calendar month, e.g. 2026-11")
+    report.add_argument("--yesterday", action="store_true", help="the day before today")
     report.add_argument("--tz", default=DEFAULT_TZ, help=f"the days' time zone ({DEFAULT_TZ})")
     report.add_argument("--include-bots", action="store_true", help="count bot traffic too")
     report.add_argument("--visitor", choices=VISITOR_KINDS, default=None,
@@ -144,6 +156,9 @@ def _run(report: Report, args: argparse.Namespace) -> int:
     answer = routed(args, lambda t: call_api(t, "GET", path, params=wire), via_store)
     if args.format == "json":
         print_json(answer)
+        return 0
+    if args.format == "csv":  # for machines: plain numbers, ranges in two columns
+        emit(args, report.machine_rows(answer), [], report.noun)
         return 0
     rows, columns = report.table(answer)
     if args.format == "table" and report.headline:

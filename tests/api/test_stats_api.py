@@ -9,7 +9,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -174,12 +174,73 @@ def test_the_cli_refuses_bad_filters_naming_the_flag(server, traffic):
         assert done.stderr.startswith(f"adtrack: {field}: "), done.stderr
     # Without a server the CLI builds the same filter itself.
     flags = {"start": date(2026, 1, 1), "end": date(2026, 1, 1), "tz": "UTC",
+             "last": None, "month": None, "yesterday": False,
              "include_bots": False, "visitor": None, "returning_days": 90,
              **dict.fromkeys(_FILTER_FLAGS)}  # fmt: skip
     for given, field in [({"start": date(1, 1, 1)}, "start"), ({"tz": "A" * 300}, "tz")]:
         with pytest.raises(BadInput) as refused:
             cli_stats._filter(argparse.Namespace(**{**flags, **given}))
         assert refused.value.errors[0][0] == field
+
+
+def test_the_days_people_use_and_the_ranking_compare_follows(server, traffic):
+    month = _today()[:7]
+    first = date.fromisoformat(f"{month}-01")
+    with server.admin() as http:
+        by_month = http.get("/api/v1/stats/ranking", params={
+            "month": month, "compare": "previous", "by": "partner_id", "min_trials": 0,
+        })  # fmt: skip
+        last = http.get("/api/v1/stats/traffic", params={"last": "1d"})
+    assert by_month.status_code == 200, by_month.text
+    answer = by_month.json()
+    assert answer["start"] == first.isoformat() and answer["end"][:7] == month
+    days = date.fromisoformat(answer["end"]).day
+    earlier = answer["compare"]
+    assert earlier["end"] == (first - timedelta(days=1)).isoformat()
+    assert earlier["start"] == (first - timedelta(days=days)).isoformat()
+    # The events were sent today: the whole day before has none of them.
+    assert last.status_code == 200, last.text
+    assert [r["visits"] for r in last.json()["rows"]] in ([], [0])
+
+
+@pytest.mark.parametrize(
+    ("params", "fields"),
+    [
+        ({}, ["start"]),
+        ({"start": "2026-11-01", "end": "2026-11-02", "last": "7d"}, ["last"]),
+        ({"month": "2026-11", "yesterday": "true"}, ["yesterday"]),
+        ({"last": "7d", "month": "2026-11"}, ["month"]),
+        ({"last": "seven"}, ["last"]),
+        ({"month": "2026-13"}, ["month"]),
+    ],
+)
+def test_the_days_are_given_exactly_one_way(server, traffic, params, fields):
+    with server.admin() as http:
+        response = http.get("/api/v1/stats/funnel", params=params)
+    assert response.status_code == 422, response.text
+    assert [e["loc"] for e in response.json()["detail"]] == [["query", f] for f in fields]
+
+
+def test_the_cli_takes_the_days_exactly_one_way(server, traffic):
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "stats", "funnel", "--month", _today()[:7], "--json"],
+        cwd=REPO, env=server.env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    with server.admin() as http:
+        api = http.get("/api/v1/stats/funnel", params={"month": _today()[:7]}).json()
+    assert json.loads(done.stdout) == api and api["rows"][0]["steps"][0]["entries"] == 5
+    for args, field in [
+        ((), "start"),
+        (("--month", "2026-11", "--yesterday"), "yesterday"),
+        (("--start", "2026-11-01", "--end", "2026-11-02", "--last", "7d"), "last"),
+    ]:
+        done = subprocess.run(
+            [sys.executable, "-m", "app.cli", "stats", "traffic", *args],
+            cwd=REPO, env=server.env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.startswith(f"adtrack: {field}: "), done.stderr
 
 
 def test_partners_get_no_cross_partner_reports(server, traffic):
