@@ -1,14 +1,19 @@
 """The analytics routes (/api/v1/stats/…): one GET route per declared report
 (`app.attribution.reports`), its parameters, bounds and summary taken from the declaration,
-the common filter one dependency (`report_filter`), every refusal a 422 naming its field."""
+the common filter one dependency (`report_filter`), every refusal a 422 naming its field.
+
+A query parameter the report does not declare (nor the common filter, for a filtered report)
+is refused too: FastAPI would ignore it, and `?window=60` on a report that has no window
+would answer as if it had been read."""
 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 
 from app.attribution import periods
@@ -82,6 +87,36 @@ def report_filter(
 
 
 FilterDep = Annotated[Filter, Depends(report_filter)]
+# The query parameters of the common filter.
+FILTER_PARAMS = frozenset(inspect.signature(report_filter).parameters)
+
+
+def declared_params(report: Report) -> frozenset[str]:
+    """The query parameters `report` reads: its own, and the common filter's if it takes it."""
+    own = frozenset(p.name for p in report.params)
+    return own | FILTER_PARAMS if report.filtered else own
+
+
+def _only_declared(report: Report) -> Callable[[Request], None]:
+    """A dependency refusing, with a 422 at each, the query parameters `report` does not
+    read."""
+    allowed = declared_params(report)
+
+    def check(request: Request) -> None:
+        unknown = sorted(set(request.query_params) - allowed)
+        if unknown:
+            raise RequestValidationError(
+                [
+                    {
+                        "loc": ("query", name),
+                        "msg": f"{report.name} takes no parameter {name}",
+                        "type": "value_error",
+                    }
+                    for name in unknown
+                ]
+            )
+
+    return check
 
 
 # -- the routes generated from the declarations ---------------------------------------------
@@ -107,6 +142,10 @@ def _signature(report: Report) -> inspect.Signature:
     keyword = inspect.Parameter.KEYWORD_ONLY
     fixed = [
         inspect.Parameter("_", keyword, annotation=TeamDep),
+        # After the role check (a stranger gets 401, not a 422), before anything is read.
+        inspect.Parameter(
+            "_declared", keyword, annotation=Annotated[None, Depends(_only_declared(report))]
+        ),
         inspect.Parameter("store", keyword, annotation=StoreDep),
     ]
     if report.filtered:
@@ -128,6 +167,7 @@ def _route(report: Report) -> None:
     # No docstring: FastAPI would publish it as the route's description.
     def endpoint(**given: Any) -> dict[str, Any]:
         given.pop("_")  # the role check, done by its dependency
+        given.pop("_declared")  # the undeclared-parameter check, likewise
         store, flt = given.pop("store"), given.pop("flt", None)
         try:
             return report.answer(store, flt, given)

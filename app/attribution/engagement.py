@@ -14,14 +14,18 @@ unless asked for):
 - tiers over the range: silent = no active day in the range (active in the look-back only),
   low-active = 1 to `high_active_days` - 1 active days, high-active = `high_active_days`
   (3) or more active days.
-- stickiness: people active in both the range and the previous range of equal length (the
-  days just before it) ÷ people active in the previous range (None when nobody was).
+- stickiness (粘性): people active in both the range and the base period ÷ people active
+  in the base period (None when nobody was). The base, as the playbooks define it
+  (`stickiness_base="calendar"`, the default): for a range of whole calendar months, as many
+  calendar months just before — for March, all of February, not 29 January – 28 February;
+  for any other range, and when asked (`stickiness_base="equal_length"`), the days just
+  before the range, as many as it has. The answer's `stickiness.base` says which was used.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from app.attribution.filters import Filter, FilterError, where
@@ -31,6 +35,9 @@ from app.store.client import Store
 LOOKBACK_DAYS = 90
 HIGH_ACTIVE_DAYS = 3
 MAX_DAYS = 366
+# How stickiness picks its base period (see the module doc).
+CALENDAR, EQUAL_LENGTH = "calendar", "equal_length"
+STICKINESS_BASES = (CALENDAR, EQUAL_LENGTH)
 # Silence buckets (inclusive days; None: no upper bound).
 BUCKETS: tuple[tuple[int, int | None], ...] = (
     (0, 0),
@@ -50,10 +57,33 @@ def _days(value: int, name: str, low: int) -> int:
     return value
 
 
-def previous_range(flt: Filter) -> Filter:
-    """The range of equal length just before `flt`'s (same filters)."""
+def whole_months(start: date, end: date) -> int | None:
+    """How many calendar months start..end covers when it is whole months (from a 1st to a
+    month's last day), else None."""
+    if start.day != 1 or (end + timedelta(days=1)).day != 1:
+        return None
+    return (end.year - start.year) * 12 + end.month - start.month + 1
+
+
+def base_period(flt: Filter, base: str = CALENDAR) -> tuple[str, Filter]:
+    """The kind of base period used ("calendar" or "equal_length") and its range (same
+    filters): it always ends the day before `flt.start`."""
+    if base not in STICKINESS_BASES:
+        allowed = ", ".join(STICKINESS_BASES)
+        raise FilterError(f"stickiness_base must be one of {allowed}", "stickiness_base")
+    day_before = flt.start - timedelta(days=1)
+    months = whole_months(flt.start, flt.end) if base == CALENDAR else None
+    if months is not None:
+        index = flt.start.year * 12 + flt.start.month - 1 - months  # months since year 0
+        first = date(index // 12, index % 12 + 1, 1)
+        return CALENDAR, dataclasses.replace(flt, start=first, end=day_before)
     length = flt.end - flt.start + timedelta(days=1)
-    return dataclasses.replace(flt, start=flt.start - length, end=flt.start - timedelta(days=1))
+    return EQUAL_LENGTH, dataclasses.replace(flt, start=flt.start - length, end=day_before)
+
+
+def previous_range(flt: Filter, base: str = CALENDAR) -> Filter:
+    """The base period of stickiness for `flt` (see `base_period`)."""
+    return base_period(flt, base)[1]
 
 
 def build(
@@ -61,13 +91,14 @@ def build(
     *,
     lookback_days: int = LOOKBACK_DAYS,
     high_active_days: int = HIGH_ACTIVE_DAYS,
+    stickiness_base: str = CALENDAR,
 ) -> tuple[str, dict[str, Any]]:
     """The query and its parameters (no store I/O): one row of scope size, visitors per
-    silence bucket (Array(UInt64)), median silence, tier counts, previous-range people and
-    those of them active again."""
+    silence bucket (Array(UInt64)), median silence, tier counts, base-period people and
+    those of them active in the range."""
     _days(lookback_days, "lookback_days", 1)
     _days(high_active_days, "high_active_days", 2)
-    previous = previous_range(flt)
+    previous = previous_range(flt, stickiness_base)
     first_day = min(flt.start - timedelta(days=lookback_days), previous.start)
     condition, params = where(dataclasses.replace(flt, start=first_day), visitor_as_of=flt.start)
     params.update(
@@ -115,14 +146,21 @@ def silence_report(
     lookback_days: int = LOOKBACK_DAYS,
     *,
     high_active_days: int = HIGH_ACTIVE_DAYS,
+    stickiness_base: str = CALENDAR,
 ) -> dict[str, Any]:
     """Silence-time distribution and median, activity tiers over the range, and stickiness
-    against the previous range of equal length (see the module doc for each definition)."""
-    sql, params = build(flt, lookback_days=lookback_days, high_active_days=high_active_days)
+    against the previous calendar month(s) or the equal-length window before the range (see
+    the module doc for each definition)."""
+    sql, params = build(
+        flt,
+        lookback_days=lookback_days,
+        high_active_days=high_active_days,
+        stickiness_base=stickiness_base,
+    )
     [(scoped, buckets, median, silent, low, high, previous, retained)] = store.query(sql, params)
     scoped, previous, retained = int(scoped), int(previous), int(retained)
     counts = [int(n) for n in buckets] or [0] * len(BUCKETS)  # no rows: an empty array
-    prev = previous_range(flt)
+    base, prev = base_period(flt, stickiness_base)
 
     def share(n: int) -> float | None:
         return n / scoped if scoped else None
@@ -161,6 +199,7 @@ def silence_report(
             for name, lo, hi, n in tiers
         ],
         "stickiness": {
+            "base": base,
             "previous_start": prev.start.isoformat(),
             "previous_end": prev.end.isoformat(),
             "previous_visitors": previous,
@@ -189,6 +228,14 @@ REPORT = Report(
     params=(
         Param("lookback_days", int, LOOKBACK_DAYS, ge=1, le=MAX_DAYS),
         Param("high_active_days", int, HIGH_ACTIVE_DAYS, ge=2, le=MAX_DAYS),
+        Param(
+            "stickiness_base",
+            str,
+            CALENDAR,
+            "calendar: the previous calendar month(s) for a range of whole months; "
+            "equal_length: as many days just before the range",
+            choices=STICKINESS_BASES,
+        ),
     ),
     columns=(
         Column("group", "Group", "text"),

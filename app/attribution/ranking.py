@@ -7,7 +7,8 @@ numbers, and compared with an earlier period.
 - CTR = clicks / impressions and conversion rate (transaction success rate) = orders /
   clicks, each with a Wilson interval; sorting by either ranks by the interval's lower bound,
   rows with fewer than `min_trials` trials after all others (`rates.rank_rates`), and tags
-  rows winner / loser / not_enough_data.
+  rows winner / loser / inconclusive / not_enough_data; `enough_data` is true exactly when
+  the verdict is not `not_enough_data`.
 - spend: the `costs` rows (read FINAL) of the same calendar days (cost days are taken as the
   report's days) and of the filters cost rows can carry (campaign, channel, channel type,
   partner, site, placement). Spend is never apportioned: a row gets the spend of the cost
@@ -206,7 +207,7 @@ def _board(
                 "value": value,
                 "rank": rank,
                 "verdict": verdicts[value][verdict_of],
-                "enough_data": m[RATES[verdict_of][1]] >= max(min_trials, 1),
+                "enough_data": rates.enough_trials(m[RATES[verdict_of][1]], min_trials),
                 **m,
                 "ctr": _rate_json(m["ctr"], verdicts[value]["ctr"]),
                 "conversion_rate": _rate_json(

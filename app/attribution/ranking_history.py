@@ -1,6 +1,11 @@
 """Rank and verdict per day over time (/stats/ranking/history), read from the daily ranking
 snapshots the rollup job keeps (`app.rollups.rankings` writes `ranking_snapshots`: every
-level below, ranked over the trailing `WINDOW_DAYS` days)."""
+level below, ranked over the trailing `WINDOW_DAYS` days).
+
+Snapshots taken before the `inconclusive` verdict existed said `not_enough_data` for a row
+with enough clicks that was neither winner nor loser; they are read as `inconclusive`, so a
+history speaks one vocabulary (every snapshot was taken with the default minimum of
+`rates.MIN_TRIALS` clicks, so "enough" is known from the stored clicks)."""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from app.attribution import rates
 from app.attribution.filters import FilterError, check_range
 from app.attribution.report import Column, Param, Report
 from app.store.client import Store
@@ -53,7 +59,7 @@ ORDER BY value, taken_for
     series: dict[str, list[Point]] = {}
     for value, day, rank, verdict, clicks, orders, rate in rows:
         series.setdefault(value, []).append(
-            Point(day, int(rank), verdict, int(clicks), int(orders), rate)
+            Point(day, int(rank), _verdict(verdict, int(clicks)), int(clicks), int(orders), rate)
         )
     latest = sorted(series, key=lambda v: (series[v][-1].day != str(end), series[v][-1].rank, v))
     return {
@@ -63,6 +69,13 @@ ORDER BY value, taken_for
         "end": end.isoformat(),
         "rows": [{"value": v, "points": [p.__dict__ for p in series[v]]} for v in latest],
     }
+
+
+def _verdict(stored: str, clicks: int) -> str:
+    """The stored verdict in today's vocabulary (see the module doc)."""
+    if stored == rates.NOT_ENOUGH_DATA and rates.enough_trials(clicks):
+        return rates.INCONCLUSIVE
+    return stored
 
 
 def table_rows(answer: dict[str, Any]) -> list[dict[str, Any]]:

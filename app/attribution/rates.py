@@ -4,9 +4,15 @@ Every rate carries a Wilson score interval and rows rank by its lower bound. A l
 alone still lets a tiny sample through (1 order from 2 clicks: 9.5% at 95%), so rows with
 fewer than `min_trials` trials rank after every row that has enough, whatever their rate:
 a channel with 2 clicks and 1 order never tops one with 2,000 clicks and 200 orders. Each
-row is tagged against the pooled rate of all rows: `winner` when even its lower bound beats
-it, `loser` when even its upper bound falls short, else `not_enough_data` (always so under
-`min_trials`) — the "test with a slice of the budget, then shift" playbook of media buyers.
+row is tagged against the pooled rate of all rows (`verdict`):
+
+- `not_enough_data`: fewer than `min_trials` trials (at least one), whatever the interval;
+- `winner`: enough trials and even the lower bound beats the pooled rate;
+- `loser`: enough trials and even the upper bound falls short of it;
+- `inconclusive`: enough trials, but the interval holds the pooled rate: the sample is big
+  enough to read and it does not differ from the average — not "keep testing".
+
+That is the "test with a slice of the budget, then shift" playbook of media buyers.
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from statistics import NormalDist
 
-WINNER, LOSER, NOT_ENOUGH_DATA = "winner", "loser", "not_enough_data"
+WINNER, LOSER, INCONCLUSIVE, NOT_ENOUGH_DATA = "winner", "loser", "inconclusive", "not_enough_data"
+VERDICTS = (WINNER, LOSER, INCONCLUSIVE, NOT_ENOUGH_DATA)
 
 
 def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -52,10 +59,26 @@ class Ranked:
     low: float
     high: float
     rank: int  # 1 = best lower bound
-    verdict: str  # winner | loser | not_enough_data
+    verdict: str  # winner | loser | inconclusive | not_enough_data
 
 
 MIN_TRIALS = 30
+
+
+def enough_trials(trials: int, min_trials: int = MIN_TRIALS) -> bool:
+    """Whether a row has the sample a verdict needs: `min_trials` trials, and at least one."""
+    return trials >= max(min_trials, 1)
+
+
+def verdict(low: float, high: float, pooled: float, enough: bool) -> str:
+    """The verdict of a row's interval (low, high) against the pooled rate of all rows."""
+    if not enough:
+        return NOT_ENOUGH_DATA
+    if low > pooled:
+        return WINNER
+    if high < pooled:
+        return LOSER
+    return INCONCLUSIVE
 
 
 def rank_rates(
@@ -69,21 +92,15 @@ def rank_rates(
     scored = []
     for row in rows:
         low, high = wilson_interval(row.successes, row.trials, confidence)
-        enough = row.trials >= max(min_trials, 1)
-        if enough and low > pooled:
-            verdict = WINNER
-        elif enough and high < pooled:
-            verdict = LOSER
-        else:
-            verdict = NOT_ENOUGH_DATA
+        tag = verdict(low, high, pooled, enough_trials(row.trials, min_trials))
         rate = row.successes / row.trials if row.trials else None
-        scored.append((row, rate, low, high, verdict))
+        scored.append((row, rate, low, high, tag))
     scored.sort(
         key=lambda item: (item[0].trials < min_trials, -item[2], -item[0].trials, item[0].key)
     )
     return [
-        Ranked(row.key, row.successes, row.trials, rate, low, high, n, verdict)
-        for n, (row, rate, low, high, verdict) in enumerate(scored, start=1)
+        Ranked(row.key, row.successes, row.trials, rate, low, high, n, tag)
+        for n, (row, rate, low, high, tag) in enumerate(scored, start=1)
     ]
 
 

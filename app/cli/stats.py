@@ -2,6 +2,9 @@
 command line, as a table, CSV or JSON; its flags, defaults and columns generated from the
 declaration.
 
+A command has only its report's flags and, for a report that takes the common filter, the
+filter's; any other (`--window` on a report without a window) exits 2 naming it.
+
 Routed like the catalog commands: through the running server's API, else on the store
 directly with the same report functions, so both print the same.
 """
@@ -21,7 +24,6 @@ from app.attribution.filters import (
     Filter,
     FilterError,
 )
-from app.attribution.funnel_steps import DEFAULT_WINDOW_SECONDS
 from app.attribution.report import Param, Report, split_values
 from app.attribution.reports import REPORTS
 from app.cli.common import (
@@ -114,14 +116,14 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _add_report(actions: argparse._SubParsersAction, report: Report, parents: list) -> None:
-    parser = actions.add_parser(report.name, parents=parents, help=report.summary)
+    # Only the flags the report reads (its own, the common filter's when it takes it): any
+    # other is argparse's usage error naming it, and none is abbreviated, so a misspelt flag
+    # is never read as another.
+    parser = actions.add_parser(
+        report.name, parents=parents, help=report.summary, allow_abbrev=False
+    )
     for param in report.params:
         _add_param(parser, param)
-    if report.filtered and "window" not in {p.name for p in report.params}:
-        # Every filtered command took --window before the reports were declared (the shared
-        # flags had it); the reports that do not read it keep accepting it, so scripts run.
-        parser.add_argument("--window", type=int, default=DEFAULT_WINDOW_SECONDS,
-                            help="conversion window in seconds (7 days)")  # fmt: skip
     parser.set_defaults(func=run_command(lambda args: _run(report, args)))
 
 

@@ -90,13 +90,22 @@ def _utc_ms(flt: Filter, day: date) -> int:
     return _ms(datetime.combine(day, datetime.min.time(), ZoneInfo(flt.tz)))
 
 
-def _brute(truth: list[Hit], flt: Filter, lookback: int = 90, high: int = 3) -> dict:
+def _brute(
+    truth: list[Hit],
+    flt: Filter,
+    lookback: int = 90,
+    high: int = 3,
+    base: tuple[date, date] | None = None,
+) -> dict:
+    """Every figure by hand; stickiness against the `base` days (first, last), by default
+    the days just before the range, as many as it has."""
     zone = ZoneInfo(flt.tz)
     length = flt.end - flt.start + timedelta(days=1)
+    first, last = base or (flt.start - length, flt.start - timedelta(days=1))
     end = _utc_ms(flt, flt.end + timedelta(days=1))
     range_start = _utc_ms(flt, flt.start)
     look_start = _utc_ms(flt, flt.start - timedelta(days=lookback))
-    prev_start = _utc_ms(flt, flt.start - length)
+    prev_start, prev_end = _utc_ms(flt, first), _utc_ms(flt, last + timedelta(days=1))
     people: dict = defaultdict(list)
     for h in truth:
         seen = h.ms < end and (flt.include_bots or not h.is_bot)
@@ -106,7 +115,7 @@ def _brute(truth: list[Hit], flt: Filter, lookback: int = 90, high: int = 3) -> 
     buckets = [0] * len(engagement.BUCKETS)
     for times in people.values():
         days = {datetime.fromtimestamp(t / 1000, zone).date() for t in times if t >= range_start}
-        if any(prev_start <= t < range_start for t in times):
+        if any(prev_start <= t < prev_end for t in times):
             previous += 1
             retained += bool(days)
         last = max(times)
@@ -225,6 +234,68 @@ def test_day_and_lookback_edges(loaded):
     assert (sticky["previous_visitors"], sticky["retained"], sticky["rate"]) == (2, 1, 0.5)
 
 
+def _calendar_base(month_start: date) -> tuple[date, date]:
+    """The month before the one starting on `month_start`, by counting back: its last day is
+    the day before, its first that day's 1st."""
+    last = month_start - timedelta(days=1)
+    return last.replace(day=1), last
+
+
+@pytest.mark.parametrize(
+    ("flt", "base"),
+    [
+        # March against all of February (29 days in 2024), not 31 January – 29 February.
+        (Filter(date(2024, 3, 1), date(2024, 3, 31)), _calendar_base(date(2024, 3, 1))),
+        (Filter(date(2024, 2, 1), date(2024, 2, 29)), _calendar_base(date(2024, 2, 1))),
+        (Filter(date(2024, 2, 1), date(2024, 2, 29), tz="UTC"), (date(2024, 1, 1),
+                                                                 date(2024, 1, 31))),
+        # Two whole months against the two before them.
+        (Filter(date(2024, 2, 1), date(2024, 3, 31)), (date(2023, 12, 1), date(2024, 1, 31))),
+    ],
+)  # fmt: skip
+def test_stickiness_of_a_month_is_against_the_previous_calendar_month(loaded, flt, base):
+    store, truth = loaded
+    report = engagement.silence_report(store, flt)
+    assert _got(report) == _brute(truth, flt, base=base)
+    sticky = report["stickiness"]
+    assert sticky["base"] == "calendar"
+    assert (sticky["previous_start"], sticky["previous_end"]) == tuple(d.isoformat() for d in base)
+    # The equal-length window only when asked.
+    asked = engagement.silence_report(store, flt, stickiness_base="equal_length")
+    assert _got(asked) == _brute(truth, flt)
+    assert asked["stickiness"]["base"] == "equal_length"
+    # Months differ in length, and the data tells the two bases apart.
+    assert _got(asked)["stickiness"] != _got(report)["stickiness"]
+
+
+def test_stickiness_into_march_counts_february_people_only(loaded):
+    """People active on 30 January and 5 March are not retained into March; on 10 February
+    and 5 March they are. The equal-length window (29 January – 28 February) would count
+    both."""
+    store, _ = loaded
+    days = (date(2025, 1, 30), date(2025, 2, 10), date(2025, 2, 20), date(2025, 3, 5))
+    at = {d: datetime.combine(d, datetime.min.time(), SHANGHAI) + timedelta(hours=12) for d in days}
+    rows = [
+        ("jan30-mar5", date(2025, 1, 30)), ("jan30-mar5", date(2025, 3, 5)),
+        ("feb10-mar5", date(2025, 2, 10)), ("feb10-mar5", date(2025, 3, 5)),
+        ("feb20-only", date(2025, 2, 20)), ("mar5-only", date(2025, 3, 5)),
+    ]  # fmt: skip
+    store.insert_rows(
+        "events",
+        [["visit", at[d].astimezone(UTC), v, "sticky", f"s{n}"] for n, (v, d) in enumerate(rows)],
+        ["event_type", "ts", "visitor_id", "site_key", "pageview_id"],
+    )
+    march = Filter(date(2025, 3, 1), date(2025, 3, 31), site_key=("sticky",))
+    sticky = engagement.silence_report(store, march)["stickiness"]
+    # February: feb10-mar5 and feb20-only; feb10-mar5 came back in March.
+    assert (sticky["previous_start"], sticky["previous_end"]) == ("2025-02-01", "2025-02-28")
+    assert (sticky["previous_visitors"], sticky["retained"], sticky["rate"]) == (2, 1, 0.5)
+    window = engagement.silence_report(store, march, stickiness_base="equal_length")
+    sticky = window["stickiness"]
+    assert (sticky["previous_start"], sticky["previous_end"]) == ("2025-01-29", "2025-02-28")
+    assert (sticky["previous_visitors"], sticky["retained"]) == (3, 2)
+
+
 def test_nobody_in_scope(loaded):
     store, _ = loaded
     report = engagement.silence_report(store, Filter(date(2010, 1, 1), date(2010, 1, 1)))
@@ -242,6 +313,7 @@ def test_nobody_in_scope(loaded):
         {"lookback_days": True},
         {"high_active_days": 1},
         {"high_active_days": 2.5},
+        {"stickiness_base": "fortnight"},
     ],
 )
 def test_bad_arguments_raise_filter_error(loaded, kwargs):

@@ -478,3 +478,28 @@ def test_arguments_are_checked(loaded, kwargs, words):
     store, _, _, _, _ = loaded
     with pytest.raises(FilterError, match=words):
         ranking.scoreboard_report(store, RANGE, **kwargs)
+
+
+@pytest.mark.parametrize("sort", ["conversion_rate", "ctr", "revenue"])
+def test_a_verdict_never_contradicts_enough_data(loaded, sort):
+    """`not_enough_data` exactly when `enough_data` is false: a row with enough clicks whose
+    interval holds the pooled rate is `inconclusive` (the demo's 92-click partner read
+    `not_enough_data` beside `enough_data: true`)."""
+    store, _, _, _, _ = loaded
+    seen: set[str] = set()
+    for by in BY:
+        report = ranking.scoreboard_report(store, RANGE, by, sort=sort)
+        rate = sort if sort in ranking.RATES else "conversion_rate"
+        successes, trials = ranking.RATES[rate]
+        # Pooled over the rows as ranked: successes capped at trials (orders without clicks).
+        capped = sum(min(r[successes], r[trials]) for r in report["rows"])
+        pooled = capped / max(1, sum(r[trials] for r in report["rows"]))
+        for row in report["rows"]:
+            seen.add(row["verdict"])
+            assert row["verdict"] == row[rate]["verdict"]
+            assert (row["verdict"] == "not_enough_data") == (not row["enough_data"]), row
+            if row["verdict"] == "inconclusive":
+                assert row[rate]["low"] <= pooled <= row[rate]["high"]
+    assert {"inconclusive", "not_enough_data"} <= seen
+    if sort != "ctr":  # the data has conversion winners and losers, not CTR ones
+        assert {"winner", "loser"} <= seen

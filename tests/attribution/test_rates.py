@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.attribution.rates import (
+    INCONCLUSIVE,
     LOSER,
     NOT_ENOUGH_DATA,
     WINNER,
@@ -89,6 +90,43 @@ def test_intervals_hold_the_rate_and_ranks_follow_lower_bounds(pairs):
             assert r.low - 1e-12 <= r.rate <= r.high + 1e-12
         if r.trials < 30:
             assert r.verdict == NOT_ENOUGH_DATA
+
+
+def test_the_four_verdicts_on_a_scripted_sample():
+    """Pooled rate 75/2112 = 3.551%; intervals by hand from the closed form (z = 1.959964)."""
+    ranked = rank_rates(
+        [RateRow("search", 60, 1000), RateRow("download", 10, 1000), RateRow("portal", 3, 92),
+         RateRow("campus", 2, 20)]
+    )  # fmt: skip
+    got = {r.key: ((round(r.low, 5), round(r.high, 5)), r.verdict) for r in ranked}
+    assert got == {
+        # 6.0%: even the low end 4.69% beats 3.55%.
+        "search": ((0.0469, 0.07647), WINNER),
+        # 1.0%: even the high end 1.83% falls short of 3.55%.
+        "download": ((0.00544, 0.01831), LOSER),
+        # 92 clicks (enough) at 3.3%: 1.12%–9.15% holds 3.55%, the demo partner's case.
+        "portal": ((0.01115, 0.09153), INCONCLUSIVE),
+        # 20 clicks: under the 30-click minimum, whatever the interval says.
+        "campus": ((0.02787, 0.30103), NOT_ENOUGH_DATA),
+    }
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 300), st.integers(0, 300)), min_size=1, max_size=10),
+    st.integers(0, 100),
+)
+def test_not_enough_data_means_too_few_trials_and_nothing_else(pairs, min_trials):
+    """The verdict never contradicts the sample: `not_enough_data` exactly under the minimum
+    (and at zero trials); with enough, the interval against the pooled rate decides."""
+    rows = [RateRow(f"k{i}", min(s, t), t) for i, (s, t) in enumerate(pairs)]
+    pooled = sum(r.successes for r in rows) / max(1, sum(r.trials for r in rows))
+    for r in rank_rates(rows, min_trials=min_trials):
+        enough = r.trials >= max(min_trials, 1)
+        assert (r.verdict == NOT_ENOUGH_DATA) == (not enough)
+        if enough:
+            assert (r.verdict == WINNER) == (r.low > pooled)
+            assert (r.verdict == LOSER) == (r.high < pooled)
+            assert (r.verdict == INCONCLUSIVE) == (r.low <= pooled <= r.high)
 
 
 def test_rates_that_overflow_are_capped_for_the_interval_only():

@@ -123,6 +123,7 @@ def test_one_days_snapshot_equals_ranks_computed_by_hand_from_the_raw_rows(store
         verdict = (
             "winner" if enough and low > pooled
             else "loser" if enough and high < pooled
+            else "inconclusive" if enough
             else "not_enough_data"
         )  # fmt: skip
         expected[partner] = (rank, verdict, clicks[partner], orders[partner])
@@ -192,3 +193,30 @@ def test_the_job_refreshes_on_its_interval_and_on_demand(store):
     finally:
         rollup_job.FIRST_DELAY_S = ticking_first
         ticking.stop()
+
+
+def test_snapshots_taken_before_inconclusive_existed_read_as_today(store):
+    """An old snapshot with enough clicks and neither winner nor loser said
+    `not_enough_data`; the history reads it `inconclusive`, as a snapshot taken today says.
+    Rows under the 30-click minimum, winners and losers keep their verdicts."""
+    day = date(2023, 1, 1)  # no traffic, no other snapshot: only these rows
+    computed = datetime(2023, 1, 2, tzinfo=UTC)
+    rows = [
+        [day, WINDOW, "creative_id", value, rank, verdict, 0, clicks, orders, orders / clicks,
+         0.0, 1.0, 0, None, computed]
+        for rank, (value, verdict, clicks, orders) in enumerate([
+            ("search", "winner", 1000, 60), ("portal", "not_enough_data", 92, 3),
+            ("edge", "not_enough_data", 30, 1), ("download", "loser", 1000, 10),
+            ("campus", "not_enough_data", 29, 2),
+        ], start=1)
+    ]  # fmt: skip
+    store.insert_rows("ranking_snapshots", rows, rankings._COLUMNS)
+    history = ranking_history.history(store, "creative_id", day, day)
+    got = {row["value"]: row["points"][0]["verdict"] for row in history["rows"]}
+    assert got == {
+        "search": "winner",
+        "portal": "inconclusive",
+        "edge": "inconclusive",
+        "download": "loser",
+        "campus": "not_enough_data",
+    }
