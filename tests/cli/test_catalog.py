@@ -83,12 +83,7 @@ class TokenFileServer(ServerProcess):
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, geo_db) -> Iterator[TokenFileServer]:
     data_dir = tmp_path_factory.mktemp("cli-server") / "data"
-    # Trusting the test's own address lets a hit say where its visitor is (X-Forwarded-For).
-    env = {
-        "ADTRACK_GEOIP_DB": str(geo_db[0]),
-        "ADTRACK_ADMIN_TOKEN": "",
-        "ADTRACK_TRUSTED_PROXIES": "127.0.0.1",
-    }
+    env = {"ADTRACK_GEOIP_DB": str(geo_db[0]), "ADTRACK_ADMIN_TOKEN": ""}
     proc = TokenFileServer(data_dir, env).start()
     yield proc
     proc.stop()
