@@ -44,8 +44,24 @@ def list_events(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
-    given = locals()
-    filters = {name: given[name] for name in event_log.EVENT_FILTERS}
+    filters = {
+        "event_type": event_type,
+        "site_key": site_key,
+        "partner_id": partner_id,
+        "campaign_id": campaign_id,
+        "placement_id": placement_id,
+        "creative_id": creative_id,
+        "link_code": link_code,
+        "click_id": click_id,
+        "visitor_id": visitor_id,
+        "order_id": order_id,
+        "province": province,
+        "city": city,
+        "device_type": device_type,
+        "os": os,
+        "browser": browser,
+        "since": since,
+    }
     try:
         return {"events": event_log.recent_events(store, filters, limit, scope)}
     except Refused as exc:  # a query parameter, so `query` where a body error says `body`

@@ -36,7 +36,7 @@ from app.geo.geolite import GeoLookup
 from app.geo.geolite_db import GeoFetchError, fetch_geolite
 from app.settings import Settings, load_settings
 from app.store.client import Store, open_store
-from tests.support.cli import copy_of
+from tests.support.cli import adtrack_here, copy_of
 from tests.support.server import ADMIN_TOKEN, REPO, ServerProcess, free_port
 
 GEOIP_CACHE = Path(__file__).resolve().parents[2] / ".cache" / "geoip"
@@ -569,6 +569,12 @@ def test_http_mode_refuses_a_period_the_demo_clock_would_not_take() -> None:
         "end:"
     )
     assert check_period(Plan(days=95, events=1, seed=1, end_ms=now), now).startswith("days:")
+    # The command refuses before any request (no server listens on this port).
+    env = {"ADTRACK_PORT": str(free_port()), "ADTRACK_ADMIN_TOKEN": "x"}
+    ahead = adtrack_here(env, "demo", "--mode", "http", "--end", "2999-01-01")
+    assert (ahead.returncode, "--end" in ahead.stderr) == (2, True), ahead.stderr
+    too_long = adtrack_here(env, "demo", "--mode", "http", "--days", "120")
+    assert (too_long.returncode, "--days" in too_long.stderr) == (2, True), too_long.stderr
 
 
 def test_bulk_refuses_while_a_server_holds_the_store(
