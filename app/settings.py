@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     # reports read raw events for days never computed). Funnel answers from the rollup are
     # at most this old (plus a refresh's run time); counts are always current.
     rollup_interval_s: float = Field(300.0, ge=0)
+    # The edge takes a hit's time from X-Adtrack-Demo-Time when the caller proves it holds
+    # the bootstrap admin token (app/tracker/demo_clock.py); off, the headers are ignored.
+    demo_clock: bool = False
     beacon_max_bytes: int = Field(64 * 1024, ge=1024)
     beacon_max_events: int = Field(50, ge=1)
     public_url: str = ""

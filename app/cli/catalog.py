@@ -36,6 +36,7 @@ from app.cli.common import (
     routed,
     run_command,
 )
+from app.errors import Refused
 from app.settings import Settings
 from app.store import event_log
 
@@ -210,25 +211,48 @@ _EVENT_COLUMNS = (
     "ts",
     "event_type",
     "site_key",
+    "partner_id",
     "campaign_id",
     "link_code",
     "click_id",
     "visitor_id",
-    "country_code",
+    "province",
+    "city",
     "device_type",
+    "os",
+    "browser",
     "is_bot",
 )
 _REJECT_COLUMNS = ("ts", "reason", "field", "endpoint", "site_key", "detail")
+# `events tail` flag -> the event log's filter (app/store/event_filters.py).
+_TAIL_FILTERS = {
+    "type": "event_type",
+    "site": "site_key",
+    "partner": "partner_id",
+    "campaign": "campaign_id",
+    "link": "link_code",
+    "province": "province",
+    "city": "city",
+    "device_type": "device_type",
+    "os": "os",
+    "browser": "browser",
+    "since": "since",
+}
 
 
 def _events_tail(args: argparse.Namespace) -> int:
-    params = {"event_type": args.type, "limit": args.limit}
+    filters = {name: getattr(args, flag) for flag, name in _TAIL_FILTERS.items()}
+
+    def via_store(store: Store, _: Settings) -> dict[str, Any]:
+        try:
+            return {"events": event_log.recent_events(store, filters, args.limit, None)}
+        except Refused as exc:
+            raise BadInput([(f, r) for f, r, _ in exc.errors]) from exc
+
     answer = routed(
         args,
-        lambda t: call_api(t, "GET", "/api/v1/events", params=params),
-        lambda store, _: {
-            "events": event_log.recent_events(store, {"event_type": args.type}, args.limit, None)
-        },
+        lambda t: call_api(t, "GET", "/api/v1/events", params={**filters, "limit": args.limit}),
+        via_store,
     )
     rows = list(reversed(answer["events"]))  # like tail: the newest last
     emit(args, rows, _EVENT_COLUMNS, "events")
@@ -258,6 +282,9 @@ def _command(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse
 
 
 def _flag_for(args: argparse.Namespace, name: str) -> str:
+    if getattr(args, "command", "") == "events":
+        flags = {f: k for k, f in _TAIL_FILTERS.items()}
+        return f"--{flags[name].replace('_', '-')}" if name in flags else ""
     if getattr(args, "command", "") not in service.ENTITIES or name.startswith("line "):
         return ""
     return "NAME" if name == "name" else _flag(name.split(".")[0])
@@ -300,6 +327,19 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
         "tail", parents=[common], help="the most recent events, the newest last"
     )
     tail.add_argument("--type", default=None, help="only this event type, e.g. click")
+    for flag, text in (
+        ("site", "only hits of this site key"),
+        ("partner", "only this partner's traffic"),
+        ("campaign", "only this campaign"),
+        ("link", "only this tracked link's code"),
+        ("province", "only this province: GB/T 2260 code (150000) or name as stored"),
+        ("city", "only this city: GB/T 2260 code (150100) or name as stored"),
+        ("device-type", "only desktop, mobile, tablet, bot or other"),
+        ("os", "only this operating system, e.g. Android"),
+        ("browser", "only this browser, e.g. Chrome"),
+        ("since", "only events at or after: ISO date or time (UTC), or 15m, 2h, 7d back"),
+    ):
+        tail.add_argument(f"--{flag}", default=None, help=text)
     tail.add_argument("--limit", type=limit_arg, default=20, help="how many (1-1000, default 20)")
     tail.set_defaults(func=_command(_events_tail))
 

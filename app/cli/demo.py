@@ -33,7 +33,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
             "landing visits, actions, orders and refunds. bulk: straight through the loader "
             "into the store (no server may hold it). http: through a running server's "
             "endpoints; start it with ADTRACK_TRUSTED_PROXIES=127.0.0.1 so it takes each "
-            "visitor's address from X-Forwarded-For."
+            "visitor's address from X-Forwarded-For, and ADTRACK_DEMO_CLOCK=true so it takes "
+            "each event's time from the demo (proved by a key derived from the admin token): "
+            "the period then ends before now and starts at most 90 days back."
         ),
     )
     parser.add_argument("--mode", choices=("bulk", "http"), default="bulk")
@@ -133,7 +135,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 0
 
     # Only the http mode needs httpx (a dev dependency today), so bulk runs without it.
-    from app.demo.http import DemoHttpError, run_http
+    from app.demo.http import DemoHttpError, check_period, run_http
+
+    problem = check_period(plan, int(datetime.now(UTC).timestamp() * 1000))
+    if problem:
+        flag, reason = problem.split(": ", 1)
+        print(f"adtrack: {flag} (--{flag}): {reason}", file=sys.stderr)
+        return 2
 
     url = args.url.rstrip("/") or settings.local_url()
     try:
@@ -239,6 +247,11 @@ def http_summary(result: HttpResult, plan: Plan, url: str) -> str:
             *_common_lines(result.stats, plan, result),
             requests,
             f"  server     events by type now: {_counts(result.loaded)}",
-            "  note       the server stamps arrival times; bulk mode spreads the period over days",
+            "  times      "
+            + (
+                "arrival times (see the warning below): the period is not spread over days"
+                if "arrival times" in result.warning
+                else "each event at its own time in the period (the server's demo clock)"
+            ),
         ]
     )

@@ -6,8 +6,10 @@ following the redirect; the server's click id from Location replaces the generat
 landing visits, custom events and thank-you-page orders go to the /e beacon, and billing
 confirmations and refunds are signed postbacks. Every request carries the visitor's address in
 X-Forwarded-For, so the server must trust the sender: run it with
-ADTRACK_TRUSTED_PROXIES=127.0.0.1 (or the demo host's address). Timestamps are the server's
-arrival times; the period's shape (days, hours) only orders the journeys.
+ADTRACK_TRUSTED_PROXIES=127.0.0.1 (or the demo host's address). Every request also carries the
+record's time and the demo key (app/tracker/demo_clock.py), which a server started with
+ADTRACK_DEMO_CLOCK=true believes, so the period's days and hours are the events' times; a
+server without it stamps arrival times, and the demo warns.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -26,6 +29,7 @@ from app.catalog.links import CLICK_PARAM
 from app.demo.scenario import CatalogOps, World, ensure_world
 from app.demo.traffic import Plan, Stats, Traffic
 from app.ingest.record import Record
+from app.tracker.demo_clock import KEY_HEADER, MAX_PAST_MS, TIME_HEADER, demo_key
 from app.tracker.postback import sign
 
 # Beacon field name for each events column a landing-page record carries.
@@ -152,8 +156,11 @@ class Sender:
     """Turns records into requests, in order per journey: a record that follows a click
     waits until the click's redirect told the server's click id."""
 
-    def __init__(self, client: httpx.AsyncClient, world: World, rate: float) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, world: World, rate: float, clock_key: str = ""
+    ) -> None:
         self.client = client
+        self.clock_key = clock_key
         self.world = world
         self.interval = 1.0 / rate if rate > 0 else 0.0
         self._next_slot = 0.0
@@ -195,6 +202,9 @@ class Sender:
 
     def _headers(self, record: Record, **extra: str) -> dict[str, str]:
         headers = {"X-Forwarded-For": record["ip"], "User-Agent": record["user_agent"], **extra}
+        if self.clock_key:  # the demo clock: the record's own time, with the key that proves it
+            headers[TIME_HEADER] = str(record["ts"])
+            headers[KEY_HEADER] = self.clock_key
         return {k: v for k, v in headers.items() if v}
 
     async def _request(
@@ -310,12 +320,17 @@ async def _send_all(sender: Sender, traffic: Traffic, concurrency: int) -> None:
             task.cancel()
 
 
-def wait_loaded(url: str, token: str, timeout: float = 60.0) -> tuple[dict[str, int], str]:
+def wait_loaded(
+    url: str, token: str, timeout: float = 60.0, *, sent_after_ms: int = 0
+) -> tuple[dict[str, int], str]:
     """Wait until the server's spool is drained: its events by type then, and a warning when
-    the server did not take the visitors' addresses from X-Forwarded-For."""
+    the server did not take the visitors' addresses from X-Forwarded-For, or (when the plan
+    ended before `sent_after_ms`, the moment sending began) stamped arrival times instead
+    of the demo clock's."""
     headers = {"Authorization": f"Bearer {token}"}
     deadline = time.monotonic() + timeout
     status: dict[str, Any] = {}
+    stamped_now: list[Any] = []
     with httpx.Client(base_url=url, headers=headers, timeout=10) as client:
         while time.monotonic() < deadline:
             status = _checked(client.get("/api/v1/ingest/status"))
@@ -325,14 +340,35 @@ def wait_loaded(url: str, token: str, timeout: float = 60.0) -> tuple[dict[str, 
         recent = _checked(
             client.get("/api/v1/events", params={"event_type": "impression", "limit": 50})
         )
+        if sent_after_ms:
+            since = datetime.fromtimestamp(sent_after_ms / 1000, UTC).isoformat()
+            stamped_now = _checked(
+                client.get("/api/v1/events", params={"since": since, "limit": 1})
+            )["events"]
     addresses = {row["ip"] for row in recent["events"]}
-    warning = ""
+    warnings = []
     if addresses and addresses <= {"127.0.0.1", "::1"}:
-        warning = (
+        warnings.append(
             "the server stored the demo's own address, not the visitors': start it "
             "with ADTRACK_TRUSTED_PROXIES=127.0.0.1 so it reads X-Forwarded-For"
         )
-    return dict(status.get("events_by_type") or {}), warning
+    if stamped_now:
+        warnings.append(
+            "the server stamped arrival times, not the period's: start it with "
+            "ADTRACK_DEMO_CLOCK=true, and pass the bootstrap admin token (ADTRACK_ADMIN_TOKEN "
+            "or the data dir's admin_token), not an API key"
+        )
+    return dict(status.get("events_by_type") or {}), "; ".join(warnings)
+
+
+def check_period(plan: Plan, now_ms: int) -> str:
+    """Why the server's demo clock would not take this plan's times ("" if it would): no
+    time after sending begins, none more than 90 days back (an hour kept for the run)."""
+    if plan.end_ms > now_ms:
+        return "end: the http mode's period must end before now (the server takes no future)"
+    if plan.start_ms < now_ms - MAX_PAST_MS + 3_600_000:
+        return "days: the http mode's period must start within 90 days of now, less an hour"
+    return ""
 
 
 def run_http(
@@ -350,13 +386,14 @@ def run_http(
         progress(f"world ready: {len(world.slots)} tracked links")
     traffic = Traffic(world, plan)
     started = time.perf_counter()
+    sent_after_ms = int(time.time() * 1000)
 
     async def main() -> Sender:
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         async with httpx.AsyncClient(
             base_url=url, timeout=30, limits=limits, follow_redirects=False
         ) as client:
-            sender = Sender(client, world, rate)
+            sender = Sender(client, world, rate, demo_key(token))
             await _send_all(sender, traffic, concurrency)
             return sender
 
@@ -365,7 +402,8 @@ def run_http(
     except httpx.HTTPError as exc:
         raise DemoHttpError(f"cannot reach the server at {url}: {exc}") from exc
     seconds = time.perf_counter() - started
-    loaded, warning = wait_loaded(url, token)
+    ended_before = plan.end_ms <= sent_after_ms
+    loaded, warning = wait_loaded(url, token, sent_after_ms=sent_after_ms if ended_before else 0)
     return HttpResult(
         world=world,
         stats=traffic.stats,

@@ -1,7 +1,7 @@
 """The live event and reject logs: the rows the tracker stored, newest first, for checking an
 integration. A partner's scope keeps it to its own sites' rows and the visits and orders its
-clicks brought, and never shows it the props of an order its advertiser's server posted back
-(the server's address, the network's own parameters).
+clicks brought, seen through app/store/partner_view.py (truncated addresses, no advertiser's
+order details or postback props). Filters are checked in app/store/event_filters.py.
 """
 
 from __future__ import annotations
@@ -12,6 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from app.store.client import Store
+from app.store.event_filters import EVENT_FILTERS, event_query
+from app.store.partner_view import event_for_partner, reject_for_partner
+
+__all__ = ["EVENT_FILTERS", "PartnerScope", "recent_events", "recent_rejects"]
 
 
 @dataclass(frozen=True)
@@ -23,19 +27,6 @@ class PartnerScope:
     site_keys: tuple[str, ...]
 
 
-# Filters: the columns a caller may match. Identifiers come only from here.
-EVENT_FILTERS = (
-    "event_type",
-    "site_key",
-    "campaign_id",
-    "click_id",
-    "visitor_id",
-    "order_id",
-    "link_code",
-    "partner_id",
-    "placement_id",
-    "creative_id",
-)
 _EVENT_COLUMNS = (
     "event_id",
     "event_type",
@@ -94,7 +85,7 @@ def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
     for key, value in row.items():
         if isinstance(value, datetime):
             value = value.isoformat()
-        elif key in ("event_id", "amount"):
+        elif key in ("event_id", "amount") and value is not None:
             value = str(value)
         out[key] = value
     return out
@@ -116,12 +107,14 @@ def _scoped(
 
 
 def recent_events(
-    store: Store, filters: Mapping[str, str | None], limit: int, scope: PartnerScope | None
+    store: Store, filters: Mapping[str, Any], limit: int, scope: PartnerScope | None
 ) -> list[dict[str, Any]]:
-    """Events matching `filters` (EVENT_FILTERS names; None is no condition), newest first."""
-    given = {col: filters[col] for col in EVENT_FILTERS if filters.get(col) is not None}
-    where = [f"{col} = {{{col}:String}}" for col in given]
-    params: dict[str, Any] = {**given, "limit": limit}
+    """Events matching `filters` (EVENT_FILTERS names; None or "" is no condition), newest
+    first; app.errors.Refused naming a bad filter. A partner sees its rows through
+    app/store/partner_view.py (no full address, no advertiser's order details)."""
+    query = event_query(filters)
+    where = list(query.conditions)
+    params: dict[str, Any] = {**query.params, "limit": limit}
     scoped, scope_params = _scoped(scope)
     where += scoped
     params.update(scope_params)
@@ -132,17 +125,8 @@ def recent_events(
     )
     rows = store.query_dicts(sql, params)
     if scope is not None:
-        rows = [_without_postback_props(r) for r in rows]
+        rows = [event_for_partner(r, scope.site_keys) for r in rows]
     return [_jsonable(r) for r in rows]
-
-
-def _without_postback_props(row: dict[str, Any]) -> dict[str, Any]:
-    """A postback's props are the advertiser's and its network's (`postback_ip`, `sub1`…):
-    not for partners. Orders stored before `order_source` are known by `postback_ip`."""
-    props = row.get("props") or {}
-    if row.get("order_source") == "postback" or "postback_ip" in props:
-        return {**row, "props": {}}
-    return row
 
 
 def recent_rejects(
@@ -161,6 +145,8 @@ def recent_rejects(
         f"FROM rejects {where} ORDER BY ts DESC LIMIT {{limit:UInt32}}"
     )
     rows = store.query_dicts(sql, {**params, **scope_params})
+    if scope is not None:
+        rows = [reject_for_partner(r) for r in rows]
     counts = store.query(
         f"SELECT reason, count() FROM rejects {'WHERE ' + scoped[0] if scoped else ''} "  # noqa: S608
         "GROUP BY reason ORDER BY reason",

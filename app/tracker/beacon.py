@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from app.ingest.reasons import RejectReason
-from app.ingest.record import dumps, now_ms, reject
+from app.ingest.record import dumps, reject
 from app.ingest.spool import SpoolError
 from app.tracker.asgi import CLOSE, Receive, Scope, Send, read_body, respond, send_json
 from app.tracker.pixel import PIXEL_TYPES
@@ -35,7 +35,7 @@ async def beacon(edge: Edge, scope: Scope, receive: Receive, send: Send) -> None
     if method != "POST":
         await send_json(send, 405, {"error": "method_not_allowed", "detail": "use POST"})
         return
-    ts = now_ms()
+    ts = edge.event_time(scope)
     ip, ua, _, _ = edge.request_meta(scope)
 
     async def refuse(

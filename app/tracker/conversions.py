@@ -12,7 +12,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from app.ingest.reasons import RejectReason
-from app.ingest.record import Record, now_ms, reject
+from app.ingest.record import Record, reject
 from app.tracker import postback as rules
 from app.tracker.asgi import CLOSE, Receive, Scope, Send, body_params, read_body, send_json
 from app.tracker.click_ids import ClickIdKind
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 
 async def postback(edge: Edge, scope: Scope, receive: Receive, send: Send) -> None:
-    ts = now_ms()
+    ts = edge.event_time(scope)
     ip, ua, _, _ = edge.request_meta(scope)
     if scope["method"] not in ("GET", "POST"):
         await send_json(send, 405, {"error": "method_not_allowed", "detail": "use GET or POST"})

@@ -18,7 +18,7 @@ from typing import Any
 
 from app.catalog.entities import Advertiser
 from app.ingest.reasons import RejectReason
-from app.ingest.record import EventIds, Record, dumps, reject
+from app.ingest.record import EventIds, Record, dumps, now_ms, reject
 from app.ingest.spool import SpoolError, SpoolWriter
 from app.metrics import Metrics
 from app.settings import Settings
@@ -32,6 +32,7 @@ from app.tracker.catalog_view import CatalogFile
 from app.tracker.click_ids import ClickIds, ensure_click_secret
 from app.tracker.clientip import ClientIp
 from app.tracker.conversions import postback
+from app.tracker.demo_clock import DemoClock
 from app.tracker.fields import Invalid, validate_event
 from app.tracker.freqcap import FrequencyCounter
 from app.tracker.pixel import GIF, GIF_HEADERS, PIXEL_TYPES, pixel
@@ -66,6 +67,7 @@ class Edge:
         self.client_ip = ClientIp(settings.trusted_proxies)
         # One secret for the deployment: any worker verifies a click id another one issued.
         self.click_ids = ClickIds(ensure_click_secret(settings.data_dir))
+        self.demo_clock = DemoClock(settings) if settings.demo_clock else None
         self.fsync_each = settings.spool_fsync_ms == 0
         self.snippet = snippet
         self.snippet_etag = b'"' + hashlib.sha256(snippet).hexdigest()[:16].encode() + b'"'
@@ -175,6 +177,14 @@ class Edge:
         peer = client[0] if client else ""
         ip = self.client_ip.resolve(peer, forwarded) if forwarded else peer
         return ip, ua[:1000], referer, cookie
+
+    def event_time(self, scope: Scope) -> int:
+        """A hit's time: its arrival, unless the demo clock is on and the caller proved the
+        demo key (app/tracker/demo_clock.py)."""
+        arrival = now_ms()
+        if self.demo_clock is None:
+            return arrival
+        return self.demo_clock.event_time(scope["headers"], arrival)
 
     def append(self, record: Record) -> int | None:
         """Spool one record and count it; returns the durability mark, None on failure."""

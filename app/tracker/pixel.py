@@ -6,7 +6,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from app.ingest.reasons import RejectReason
-from app.ingest.record import now_ms, reject
+from app.ingest.record import reject
 from app.tracker.asgi import Receive, Scope, Send
 from app.tracker.query import parse_query
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 async def pixel(edge: Edge, scope: Scope, receive: Receive, send: Send) -> None:
     try:
-        ts = now_ms()
+        ts = edge.event_time(scope)
         ip, ua, referer, _ = edge.request_meta(scope)
         raw_query: bytes = scope["query_string"]
         try:

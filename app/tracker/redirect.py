@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 
 from app.catalog.links import landing_with_click
 from app.ingest.reasons import RejectReason
-from app.ingest.record import Record, now_ms, reject
+from app.ingest.record import Record, reject
 from app.tracker.asgi import Headers, Receive, Scope, Send, cookie_value, respond
 from app.tracker.fields import VISITOR_ID, VISITOR_ID_MAX
 
@@ -81,7 +81,7 @@ def request_query(scope: Scope) -> str:
 
 
 async def redirect(edge: Edge, scope: Scope, receive: Receive, send: Send) -> None:
-    ts = now_ms()
+    ts = edge.event_time(scope)
     code = scope["path"][3:]
     ip, ua, referer, cookie = edge.request_meta(scope)
     route = edge.link_route(code)

@@ -247,6 +247,61 @@ def test_with_a_server_events_tail_and_rejects(server, env):
     assert "unknown_link" in table.stdout
 
 
+ANDROID = (
+    "Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.0.0 Mobile Safari/537.36"
+)
+WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0"
+
+
+def test_with_a_server_events_tail_filters_by_place_and_device_and_shows_them(server, env):
+    world = build_catalog(env, "nmg-portal-geo", run=adtrack_here)
+    site = world["site"]["site_key"]
+    cmp_id = world["campaign"]["id"]
+    with server.client() as http:
+        for ip, ua, campaign in (("1.180.10.7", ANDROID, cmp_id), ("113.96.77.1", WINDOWS, ""),
+                                 ("1.180.10.200", WINDOWS, "")):  # fmt: skip
+            hit = http.get("/p.gif", params={"s": site, "c": campaign},
+                           headers={"X-Forwarded-For": ip, "User-Agent": ua})  # fmt: skip
+            assert hit.status_code == 200
+    server.wait_events(3, site_key=site)
+
+    mobile = ok_json(env, "events", "tail", "--site", site, "--province", "150000",
+                     "--device-type", "mobile")  # fmt: skip
+    assert [(e["province_code"], e["city_code"], e["os"]) for e in mobile] == [
+        ("150000", "150100", "Android")
+    ]
+    city = mobile[0]["city"]
+    assert [e["city_code"] for e in ok_json(env, "events", "tail", "--city", city)] == ["150100"]
+    inner = ok_json(env, "events", "tail", "--site", site, "--province", "150000", "--since", "1h")
+    assert sorted(e["city_code"] for e in inner) == ["150100", "150200"]
+    firefox = ok_json(env, "events", "tail", "--partner", "nmg-portal-geo", "--browser",
+                      "Firefox", "--os", "Windows", "--type", "impression")  # fmt: skip
+    assert sorted(e["city_code"] for e in firefox) == ["150200", "440100"]
+    [chosen] = ok_json(env, "events", "tail", "--campaign", cmp_id)
+    assert chosen["city_code"] == "150100"
+    assert ok_json(env, "events", "tail", "--link", world["link"]["code"]) == []
+
+    table = adtrack(env, "events", "tail", "--site", site)
+    assert table.returncode == 0, table.stderr
+    header = table.stdout.splitlines()[0].split()
+    assert {"partner_id", "province", "city", "device_type", "os", "browser"} <= set(header)
+    assert city in table.stdout and "Android" in table.stdout
+
+
+@pytest.mark.parametrize(
+    ("flags", "words"),
+    [
+        (("--device-type", "phone"), ("device_type", "--device-type", "desktop, mobile")),
+        (("--since", "yesterday"), ("since", "--since", "duration")),
+        (("--type", "clicks"), ("event_type", "--type", "impression")),
+        (("--province", "x" * 200), ("province", "at most 128")),
+    ],
+)
+def test_with_a_server_a_bad_events_filter_exits_2_naming_it(server, env, flags, words):
+    assert_bad_input(adtrack_here(env, "events", "tail", *flags), *words)
+
+
 # -- (b) no server: the commands open the store themselves --------------------------------
 
 
@@ -318,6 +373,16 @@ def test_without_a_server_commands_write_the_store_and_a_server_then_lists_them(
     # With the server gone, events and rejects are read from the store directly.
     [event] = ok_json(offline_env, "events", "tail", "--type", "click")
     assert event["link_code"] == world["link"]["code"]
+    # The same filters and columns on this path (the click came from 127.0.0.1: no place).
+    flags = ("--partner", "nmg-portal", "--since", "1h", "--device-type", event["device_type"])
+    [same] = ok_json(offline_env, "events", "tail", "--link", world["link"]["code"], *flags)
+    assert same["event_id"] == event["event_id"]
+    assert (same["province"], same["city"], same["os"]) == ("", "", event["os"])
+    assert ok_json(offline_env, "events", "tail", "--city", "150100") == []
+    assert_bad_input(
+        adtrack(offline_env, "events", "tail", "--device-type", "phone"),
+        "device_type", "--device-type", "desktop, mobile",
+    )  # fmt: skip
     rejects = ok_json(offline_env, "rejects", "--reason", "unknown_link")
     assert rejects["by_reason"] == {"unknown_link": 1}
 

@@ -8,14 +8,17 @@ is fetched once into <repo>/.cache/geoip, as tests/geo/test_geolite.py does.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import hmac
 import ipaddress
 import json
 import random
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +36,7 @@ from app.geo.geolite import GeoLookup
 from app.geo.geolite_db import GeoFetchError, fetch_geolite
 from app.settings import Settings, load_settings
 from app.store.client import Store, open_store
-from tests.support.cli import copy_of
+from tests.support.cli import adtrack_here, copy_of
 from tests.support.server import ADMIN_TOKEN, REPO, ServerProcess, free_port
 
 GEOIP_CACHE = Path(__file__).resolve().parents[2] / ".cache" / "geoip"
@@ -423,12 +426,12 @@ def test_bulk_same_seed_fresh_store_same_counts(
 
 
 # -- http: through a real server ------------------------------------------------------------
-def _seed_with_orders(events: int, *, rejects: bool = False) -> int:
+def _seed_with_orders(events: int, *, rejects: bool = False, end_ms: int = END_MS) -> int:
     """The first seed whose two days of traffic have both kinds of orders (and edge rejects,
     if asked for): generation only, no store."""
     world = offline_world()
     for seed in range(200):
-        traffic = Traffic(world, Plan(days=2, events=events, seed=seed, end_ms=END_MS))
+        traffic = Traffic(world, Plan(days=2, events=events, seed=seed, end_ms=end_ms))
         records = [r for day, _ in traffic.days() for r in day if r["event_type"] == "order"]
         if (
             any(r.get("_src") for r in records)
@@ -443,19 +446,39 @@ def _seed_with_orders(events: int, *, rejects: bool = False) -> int:
 def server(tmp_path_factory: pytest.TempPathFactory, geolite_path: Path) -> Iterator[ServerProcess]:
     """One server on the real GeoLite2 database: the http demo's target, and the holder of
     the store that bulk must refuse (which writes nothing to it)."""
-    proc = ServerProcess(
-        tmp_path_factory.mktemp("demo-server") / "data", {"ADTRACK_GEOIP_DB": str(geolite_path)}
-    ).start()
+    env = {"ADTRACK_GEOIP_DB": str(geolite_path), "ADTRACK_DEMO_CLOCK": "true"}
+    proc = ServerProcess(tmp_path_factory.mktemp("demo-server") / "data", env).start()
     yield proc
     proc.stop()
 
 
+def _local_midnight_ms(now: datetime | None = None) -> int:
+    """The start of today in UTC+8 (the demo's days): the end of a period of whole days
+    before now, which the server's demo clock accepts (never the future)."""
+    local = (now or datetime.now(UTC)) + timedelta(hours=8)
+    midnight = datetime(local.year, local.month, local.day, tzinfo=UTC) - timedelta(hours=8)
+    return int(midnight.timestamp() * 1000)
+
+
 def test_http_mode_through_a_real_server(server: ServerProcess) -> None:
     events = 1500
-    plan = Plan(days=2, events=events, seed=_seed_with_orders(events), end_ms=END_MS)
+    end_ms = _local_midnight_ms()
+    seed = _seed_with_orders(events, end_ms=end_ms)
+    plan = Plan(days=2, events=events, seed=seed, end_ms=end_ms)
     result = run_http(server.base_url, ADMIN_TOKEN, plan, concurrency=8, rate=0)
     stats = result.stats
     assert not result.failed and not result.warning
+    # The demo clock: every event on its own day of the period, both days full, none today.
+    days = [_local_day(plan.start_ms + i * 86_400_000) for i in range(plan.days + 1)]
+    with server.admin() as http:
+        answers = [
+            http.get("/api/v1/stats/traffic", params={"start": d, "end": d, "include_bots": True})
+            for d in days
+        ]
+    impressions = [sum(r["impressions"] for r in a.json()["rows"]) for a in answers]
+    assert impressions[-1] == 0  # today, after the period
+    assert all(n > 0.2 * stats.by_type["impression"] for n in impressions[:-1]), impressions
+    assert sum(impressions) == stats.by_type["impression"]
     expected = stats.events - stats.reloads
     rows = server.wait_events(1000)  # the API's page limit; the totals come from the status
     status = server.wait_drained()
@@ -482,6 +505,76 @@ def test_http_mode_through_a_real_server(server: ServerProcess) -> None:
     rejects = server.rejects()["by_reason"]
     assert set(rejects) <= INTENDED
     assert sum(rejects.values()) == result.intended_rejects + stats.reloads
+
+
+# The demo clock's wire contract (app/tracker/demo_clock.py), spelt out.
+TIME_HEADER, KEY_HEADER = "X-Adtrack-Demo-Time", "X-Adtrack-Demo-Key"
+
+
+def demo_key(admin_token: str) -> str:
+    return hmac.new(admin_token.encode(), b"adtrack demo clock v1", hashlib.sha256).hexdigest()
+
+
+def _local_day(ms: int) -> str:
+    return (datetime.fromtimestamp(ms / 1000, UTC) + timedelta(hours=8)).date().isoformat()
+
+
+def _pixel_time(server: ServerProcess, site: str, visitor: str, headers: dict[str, str]) -> int:
+    """A pixel hit's stored time (epoch ms) for these request headers."""
+    with server.client() as http:
+        assert http.get("/p.gif", params={"s": site, "vid": visitor}, headers=headers).is_success
+    [row] = server.wait_events(1, visitor_id=visitor)
+    return int(datetime.fromisoformat(row["ts"]).replace(tzinfo=UTC).timestamp() * 1000)
+
+
+def _demo_site(server: ServerProcess) -> str:
+    with server.admin() as http:
+        return http.get("/api/v1/sites").json()[0]["site_key"]
+
+
+def test_the_demo_clock_takes_a_time_only_with_the_key_and_within_bounds(
+    server: ServerProcess, make_server
+) -> None:
+    site = _demo_site(server)
+    now = int(time.time() * 1000)
+    two_days_ago = now - 2 * 86_400_000
+    key = demo_key(ADMIN_TOKEN)
+    cases = {
+        "ordinary": {TIME_HEADER: str(two_days_ago)},  # a page sending a time: ignored
+        "wrong-key": {TIME_HEADER: str(two_days_ago), KEY_HEADER: demo_key("guessed")},
+        "the-token": {TIME_HEADER: str(two_days_ago), KEY_HEADER: ADMIN_TOKEN},
+        "too-old": {TIME_HEADER: str(now - 91 * 86_400_000), KEY_HEADER: key},
+        "future": {TIME_HEADER: str(now + 3_600_000), KEY_HEADER: key},
+        "not-a-time": {TIME_HEADER: "yesterday", KEY_HEADER: key},
+    }
+    for visitor, headers in cases.items():
+        before = int(time.time() * 1000)
+        stored = _pixel_time(server, site, f"clock-{visitor}", headers)
+        assert before - 1000 <= stored <= int(time.time() * 1000), visitor  # arrival time
+    assert _pixel_time(server, site, "clock-demo", {TIME_HEADER: str(two_days_ago),
+                                                    KEY_HEADER: key}) == two_days_ago  # fmt: skip
+    # A server without ADTRACK_DEMO_CLOCK takes no time even with the key.
+    plain = make_server()
+    plain_site = plain.seed()["site"]["site_key"]
+    headers = {TIME_HEADER: str(two_days_ago), KEY_HEADER: key}
+    assert _pixel_time(plain, plain_site, "clock-off", headers) > two_days_ago + 86_400_000
+
+
+def test_http_mode_refuses_a_period_the_demo_clock_would_not_take() -> None:
+    from app.demo.http import check_period
+
+    now = int(time.time() * 1000)
+    assert check_period(Plan(days=30, events=1, seed=1, end_ms=now - 3_600_000), now) == ""
+    assert check_period(Plan(days=2, events=1, seed=1, end_ms=now + 3_600_000), now).startswith(
+        "end:"
+    )
+    assert check_period(Plan(days=95, events=1, seed=1, end_ms=now), now).startswith("days:")
+    # The command refuses before any request (no server listens on this port).
+    env = {"ADTRACK_PORT": str(free_port()), "ADTRACK_ADMIN_TOKEN": "x"}
+    ahead = adtrack_here(env, "demo", "--mode", "http", "--end", "2999-01-01")
+    assert (ahead.returncode, "--end" in ahead.stderr) == (2, True), ahead.stderr
+    too_long = adtrack_here(env, "demo", "--mode", "http", "--days", "120")
+    assert (too_long.returncode, "--days" in too_long.stderr) == (2, True), too_long.stderr
 
 
 def test_bulk_refuses_while_a_server_holds_the_store(
