@@ -151,6 +151,10 @@ class Report:
     headline: tuple[Column, ...] = ()
     # A line printed below the table, formatted with the answer's top-level keys.
     footer: str = ""
+    # What the report counts, in a sentence (its unit, which orders, which attribution): in
+    # every answer as `counts` and printed under the table, so two reports' figures that
+    # differ say why.
+    counts: str = ""
 
     def __post_init__(self) -> None:
         if not self.path:
@@ -168,8 +172,10 @@ class Report:
         if self.filtered:
             if flt is None:
                 raise FilterError(f"{self.name} needs the common filter", "start")
-            return self.run(store, flt, **kwargs)
-        return self.run(store, **kwargs)
+            answer = self.run(store, flt, **kwargs)
+        else:
+            answer = self.run(store, **kwargs)
+        return {**answer, "counts": self.counts} if self.counts else answer
 
     def table(self, answer: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Column]]:
         """The rows as the CLI prints them (each row's own keys, then every column formatted
