@@ -171,7 +171,7 @@ WHERE event_type = 'order' AND order_id != '';
 -- over the stored ones alone (-1, when there are any). The stored reports are read without
 -- the inserted ones, whether or not the engine has written them yet. A state (see app/attribution/orders.py):
 -- the first report gives time and values; the newest report (signed first) the status; the
--- newest non-zero amount (signed first) the amount.
+-- newest report with an amount (signed ones first) the amount.
 CREATE MATERIALIZED VIEW IF NOT EXISTS order_changes_mv TO order_changes AS
 SELECT
     s.1 AS ts, s.2 AS is_bot, s.3 AS channel, s.4 AS partner_id, s.5 AS campaign_id,

@@ -4,9 +4,10 @@ An order is the set of `order` events of one (scope, order id), scope being the 
 (or, without one, the site): a postback of approval, then one of refund, is one order that
 was refunded. Its **status** is that of its latest event by time, signed reports first (a
 page's report never displaces an advertiser's signed postback, as at ingest); its
-**amount** the latest non-zero amount reported, signed first. It counts once, on the time,
-site and attribution (channel, partner, click…) of its first event, so a later status
-change moves no order to another day or channel — it changes what the order counts as:
+**amount** that of its newest report with a non-zero amount, signed reports first (a signed
+refund that says 0 keeps the approved amount). It counts once, on the time, site and
+attribution (channel, partner, click…) of its first event, so a later status change moves no
+order to another day or channel — it changes what the order counts as:
 
 - `approved` (and the empty status of orders stored before statuses existed): an order,
   its amount revenue;
