@@ -242,14 +242,14 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS order_changes_single_mv TO order_changes 
 SELECT ts, is_bot, channel, partner_id, campaign_id, placement_id, creative_id, link_code,
     province_code, city_code, device_type,
     toInt64(order_status IN ('approved', '')) AS orders,
-    if(order_status IN ('approved', ''), amount, toDecimal64(0, 2)) AS amount,
+    if(order_status IN ('approved', ''), o_amount, toDecimal64(0, 2)) AS amount,
     toInt64(order_status IN ('approved', '') AND click_id = '') AS direct_orders,
     toInt64(order_status = 'pending') AS pending,
-    if(order_status = 'pending', amount, toDecimal64(0, 2)) AS pending_amount,
+    if(order_status = 'pending', o_amount, toDecimal64(0, 2)) AS pending_amount,
     toInt64(order_status IN ('refunded', 'cancelled')) AS refunds,
-    if(order_status IN ('refunded', 'cancelled'), amount, toDecimal64(0, 2)) AS refund_amount
-FROM events
-WHERE event_type = 'order' AND order_id = '';
+    if(order_status IN ('refunded', 'cancelled'), o_amount, toDecimal64(0, 2)) AS refund_amount
+-- (o_amount, not amount: the `amount` alias above would shadow the column.)
+FROM (SELECT *, amount AS o_amount FROM events WHERE event_type = 'order' AND order_id = '');
 
 -- Fill the tables from the events stored before this migration: every event's count, and
 -- every order's state (+1, through the views above).
@@ -272,15 +272,14 @@ INSERT INTO order_changes
 SELECT ts, is_bot, channel, partner_id, campaign_id, placement_id, creative_id, link_code,
     province_code, city_code, device_type,
     toInt64(order_status IN ('approved', '')) AS orders,
-    if(order_status IN ('approved', ''), amount, toDecimal64(0, 2)) AS amount,
+    if(order_status IN ('approved', ''), o_amount, toDecimal64(0, 2)) AS amount,
     toInt64(order_status IN ('approved', '') AND click_id = '') AS direct_orders,
     toInt64(order_status = 'pending') AS pending,
-    if(order_status = 'pending', amount, toDecimal64(0, 2)) AS pending_amount,
+    if(order_status = 'pending', o_amount, toDecimal64(0, 2)) AS pending_amount,
     toInt64(order_status IN ('refunded', 'cancelled')) AS refunds,
-    if(order_status IN ('refunded', 'cancelled'), amount, toDecimal64(0, 2)) AS refund_amount
+    if(order_status IN ('refunded', 'cancelled'), o_amount, toDecimal64(0, 2)) AS refund_amount
 FROM (
-    SELECT * EXCEPT (o_scope, o_status, o_amount, o_first)
-             REPLACE (o_status AS order_status, o_amount AS amount)
+    SELECT * EXCEPT (o_scope, o_status, o_first) REPLACE (o_status AS order_status)
     FROM (
         SELECT *, if(advertiser_id != '', advertiser_id, site_key) AS o_scope,
             argMax(order_status, (order_source = 'postback', ts, event_id)) OVER o AS o_status,
@@ -292,5 +291,5 @@ FROM (
     )
     WHERE o_first = 1
     UNION ALL
-    SELECT * FROM events WHERE event_type = 'order' AND order_id = ''
+    SELECT *, amount AS o_amount FROM events WHERE event_type = 'order' AND order_id = ''
 );

@@ -674,14 +674,20 @@ AS SELECT
     city_code,
     device_type,
     toInt64(order_status IN ('approved', '')) AS orders,
-    if((order_status IN ('approved', '')), amount, toDecimal64(0, 2)) AS amount,
+    if((order_status IN ('approved', '')), o_amount, toDecimal64(0, 2)) AS amount,
     toInt64((order_status IN ('approved', '')) AND (click_id = '')) AS direct_orders,
     toInt64(order_status = 'pending') AS pending,
-    if(order_status = 'pending', amount, toDecimal64(0, 2)) AS pending_amount,
+    if(order_status = 'pending', o_amount, toDecimal64(0, 2)) AS pending_amount,
     toInt64(order_status IN ('refunded', 'cancelled')) AS refunds,
-    if((order_status IN ('refunded', 'cancelled')), amount, toDecimal64(0, 2)) AS refund_amount
-FROM default.events
-WHERE (event_type = 'order') AND (order_id = '');
+    if((order_status IN ('refunded', 'cancelled')), o_amount, toDecimal64(0, 2)) AS refund_amount
+FROM
+(
+    SELECT
+        *,
+        amount AS o_amount
+    FROM default.events
+    WHERE (event_type = 'order') AND (order_id = '')
+);
 
 CREATE TABLE partners
 (
