@@ -318,8 +318,9 @@ def scoreboard_report(
     """Rank the values of `by` (see the module docstring for every figure). JSON shape:
     {by, sort, min_trials, start, end, tz, attribution, currency, spend_known, spend_note,
     unassigned_spend, rows: [{value, rank, verdict, enough_data, impressions, clicks,
-    ctr: {rate, low, high, capped, verdict}, visits, orders, conversion_rate: {…}, revenue,
-    spend, cpc, cpa, roas, roi[, previous: {rank, <metric>…}, change: {<metric>: {abs,
+    ctr: {rate, low, high, capped, verdict}, visits, orders, direct_orders, converted,
+    conversion_rate: {…}, revenue, pending, pending_amount, refunds, refund_amount, spend,
+    cpc, cpa, roas, roi[, previous: {rank, <metric>…}, change: {<metric>: {abs,
     rel}}]}], totals: {…}, compare: null | {start, end, totals, spend_known,
     unassigned_spend}}."""
     if by not in BY:
