@@ -113,6 +113,11 @@ def _shown(answer: dict[str, Any]) -> tuple[str, ...]:
 REPORT = Report(
     name="attribution",
     summary="Attributed conversions and revenue, every model side by side",
+    counts=(
+        "orders placed in the range that count (approved, by their latest status), each "
+        "credited 1 over its person's touches (clicks in the click look-back, impressions in "
+        "the view look-back); no touch: (direct)"
+    ),
     run=attribution_report,
     params=(
         Param("by", str, "channel", "channel, partner_id, …"),

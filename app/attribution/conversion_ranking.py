@@ -56,6 +56,7 @@ def table_rows(answer: dict[str, Any]) -> list[dict[str, Any]]:
 REPORT = Report(
     name="conversion-ranking",
     summary="Rank a dimension by a funnel step-to-step rate (people)",
+    counts=("funnel entries per value: those reaching success_step ÷ those reaching trials_step"),
     run=conversion_ranking_report,
     params=(
         Param("by", str, "channel", "channel, partner_id, site_key, …"),

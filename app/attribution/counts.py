@@ -4,7 +4,14 @@ later answer the same signature.
 
 Definitions (over the filter's events, bots left out unless asked for):
 - impressions, clicks, visits: events of those types;
-- orders, revenue: `order` events with status approved or empty, their count and amount sum.
+- orders, revenue: orders that count (`orders.py`: by their latest status, once each, on
+  their first report), their count and amount sum; `direct_orders` those without a click;
+  pending orders (`pending`, `pending_amount`) and refunded or cancelled ones (`refunds`,
+  `refund_amount`) apart, neither orders nor revenue.
+- converted: the value's clicks (in the range) whose click id an order that counts carries
+  (the order in the range too) — a subset of its clicks, so orders ÷ clicks can exceed 100%
+  (two orders from one click, an order whose click fell before the range, orders without a
+  click) but converted ÷ clicks cannot. Always read from the events (orders are few).
   Orders (and visits) carry their click's channel, partner, campaign, placement and creative
   (copied at ingest), so counting them per value is last-click attribution. `site_key` is
   the exception: a visit or an order is stored on the landing site, so by `site_key` they
@@ -25,10 +32,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from app.attribution import orders as order_rule
 from app.attribution.filters import DIMENSIONS, LIST_COLUMNS, Filter, FilterError, where
 from app.store.client import Store
 
 BY = ("channel_type", *DIMENSIONS)
+# The figures of a counting query, in its column order after `value`.
+_FIGURES = ("impressions", "clicks", "visits", "orders", "revenue", "direct_orders", "pending",
+            "pending_amount", "refunds", "refund_amount")  # fmt: skip
 ROLLUP_TZ = "Asia/Shanghai"
 # The daily counts tables and the dimensions each keeps, smallest table first.
 ROLLUP_TABLES: tuple[tuple[str, frozenset[str]], ...] = (
@@ -57,6 +68,12 @@ class CountRow:
     visits: int
     orders: int
     revenue: Decimal  # two decimals
+    direct_orders: int = 0  # of `orders`, those without a click
+    pending: int = 0
+    pending_amount: Decimal = Decimal("0.00")
+    refunds: int = 0  # refunded or cancelled
+    refund_amount: Decimal = Decimal("0.00")
+    converted: int = 0  # clicks with an order that counts: at most `clicks`
 
 
 def build(flt: Filter, by: str) -> tuple[str, dict[str, Any]]:
@@ -64,12 +81,12 @@ def build(flt: Filter, by: str) -> tuple[str, dict[str, Any]]:
     if by not in BY:
         raise FilterError(f"unknown dimension {by!r}; one of: {', '.join(sorted(BY))}", "by")
     condition, params = where(flt)
-    source = "events"
+    source = order_rule.EVENTS
     dim = DIMENSIONS.get(by, "channel")
     if by == "site_key":
         # The click's own site for visits and orders that carry a click.
         source = """(
-    SELECT e.*, c.c_site AS click_site FROM events AS e
+    SELECT e.*, c.c_site AS click_site FROM {events} AS e
     LEFT ANY JOIN (
         SELECT click_id AS c_id, any(site_key) AS c_site FROM events
         WHERE event_type = 'click' AND click_id IN (
@@ -78,15 +95,20 @@ def build(flt: Filter, by: str) -> tuple[str, dict[str, Any]]:
         )
         GROUP BY click_id
     ) AS c ON e.click_id = c.c_id
-)""".replace("{cond}", condition)
+)""".replace("{cond}", condition).replace("{events}", order_rule.EVENTS)
         dim = "if(event_type IN ('visit', 'order') AND click_site != '', click_site, site_key)"
     sql = f"""
 SELECT {dim} AS value,
     countIf(event_type = 'impression') AS impressions,
     countIf(event_type = 'click') AS clicks,
     countIf(event_type = 'visit') AS visits,
-    countIf(event_type = 'order' AND order_status IN ('approved', '')) AS orders,
-    sumIf(amount, event_type = 'order' AND order_status IN ('approved', '')) AS revenue
+    countIf({order_rule.COUNTED}) AS orders,
+    sumIf(amount, {order_rule.COUNTED}) AS revenue,
+    countIf({order_rule.COUNTED} AND click_id = '') AS direct_orders,
+    countIf({order_rule.PENDING}) AS pending,
+    sumIf(amount, {order_rule.PENDING}) AS pending_amount,
+    countIf({order_rule.REFUNDED}) AS refunds,
+    sumIf(amount, {order_rule.REFUNDED}) AS refund_amount
 FROM {source}
 WHERE {condition} AND event_type IN ('impression', 'click', 'visit', 'order')
 GROUP BY value
@@ -98,8 +120,7 @@ def _finish(sql: str, by: str) -> str:
     """Per channel type (the catalog's, '' for a channel not in it) when asked, by value."""
     if by == "channel_type":
         sql = f"""
-SELECT ifNull(t.type, '') AS value, sum(impressions), sum(clicks), sum(visits), sum(orders),
-       sum(revenue)
+SELECT ifNull(t.type, '') AS value, {", ".join(f"sum({c})" for c in _FIGURES)}
 FROM ({sql}) AS n
 LEFT ANY JOIN (SELECT id, type FROM channels FINAL) AS t ON n.value = t.id
 GROUP BY value
@@ -147,7 +168,12 @@ SELECT {dim} AS value,
     sumIf(events, event_type = 'click') AS clicks,
     sumIf(events, event_type = 'visit') AS visits,
     sum(orders) AS orders,
-    sum(amount) AS revenue
+    sum(amount) AS revenue,
+    sum(direct_orders) AS direct_orders,
+    sum(pending) AS pending,
+    sum(pending_amount) AS pending_amount,
+    sum(refunds) AS refunds,
+    sum(refund_amount) AS refund_amount
 FROM {table}
 WHERE {" AND ".join(conditions)} AND event_type IN ('impression', 'click', 'visit', 'order')
 GROUP BY value
@@ -172,14 +198,60 @@ def counts(store: Store, flt: Filter, by: str, *, source: str = "auto") -> list[
         )
     use_rollup = covered and source != "raw"
     sql, params = build_rollup(flt, by) if use_rollup else build(flt, by)
-    return [
-        CountRow(
-            value=str(value),
-            impressions=int(imp),
-            clicks=int(clk),
-            visits=int(visits),
-            orders=int(orders),
-            revenue=Decimal(str(revenue)).quantize(Decimal("0.01")),
+    converted = _converted(store, flt, by)
+    rows = []
+    for value, imp, clk, visits, *rest in store.query(sql, params):
+        orders, revenue, direct, pending, pending_amount, refunds, refund_amount = rest
+        rows.append(
+            CountRow(
+                value=str(value),
+                impressions=int(imp),
+                clicks=int(clk),
+                visits=int(visits),
+                orders=int(orders),
+                revenue=_money(revenue),
+                direct_orders=int(direct),
+                pending=int(pending),
+                pending_amount=_money(pending_amount),
+                refunds=int(refunds),
+                refund_amount=_money(refund_amount),
+                converted=converted.get(str(value), 0),
+            )
         )
-        for value, imp, clk, visits, orders, revenue in store.query(sql, params)
-    ]
+    return rows
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def build_converted(flt: Filter, by: str) -> tuple[str, dict[str, Any]]:
+    """Per value: the clicks in the range with an order that counts carrying their click id,
+    the order in the range as well (no store I/O). A click's own value (its site too)."""
+    if by not in BY:
+        raise FilterError(f"unknown dimension {by!r}; one of: {', '.join(sorted(BY))}", "by")
+    condition, params = where(flt)
+    dim = DIMENSIONS.get(by, "channel")
+    sql = f"""
+SELECT {dim} AS value, uniqExact(click_id) AS converted
+FROM events
+WHERE {condition} AND event_type = 'click' AND click_id != ''
+  AND click_id IN (
+      SELECT click_id FROM {order_rule.EVENTS}
+      WHERE {condition} AND {order_rule.COUNTED} AND click_id != ''
+  )
+GROUP BY value
+"""  # noqa: S608 (expressions from the allow-lists; values are bound)
+    if by == "channel_type":
+        sql = f"""
+SELECT ifNull(t.type, '') AS value, sum(converted)
+FROM ({sql}) AS n
+LEFT ANY JOIN (SELECT id, type FROM channels FINAL) AS t ON n.value = t.id
+GROUP BY value
+"""  # noqa: S608 (no input in the text)
+    return sql, params
+
+
+def _converted(store: Store, flt: Filter, by: str) -> dict[str, int]:
+    sql, params = build_converted(flt, by)
+    return {str(value): int(n) for value, n in store.query(sql, params)}

@@ -50,6 +50,7 @@ def distribution_report(store: Store, flt: Filter, unit: str = "hour") -> dict[s
 REPORT = Report(
     name="distribution",
     summary="Visits per local hour or weekday",
+    counts=("visits (page views) in the range per local hour or weekday"),
     run=distribution_report,
     params=(Param("unit", str, "hour", choices=tuple(UNITS)),),
     columns=(

@@ -83,6 +83,7 @@ def table_rows(answer: dict[str, Any]) -> list[dict[str, Any]]:
 REPORT = Report(
     name="dropoff",
     summary="Where people leave a funnel: drops per step",
+    counts=("funnel entries as the funnel counts them, and the step each one stops at"),
     run=dropoff_report,
     params=(
         STEPS,

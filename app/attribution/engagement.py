@@ -224,6 +224,7 @@ def table_rows(answer: dict[str, Any]) -> list[dict[str, Any]]:
 REPORT = Report(
     name="silence",
     summary="Silence time (days since last activity), activity tiers",
+    counts=("visitors active in the range: days since their last activity, as of the range end"),
     run=silence_report,
     params=(
         Param("lookback_days", int, LOOKBACK_DAYS, ge=1, le=MAX_DAYS),

@@ -31,6 +31,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from app.attribution import funnel_rollup as rollup
+from app.attribution import orders as order_rule
 from app.attribution import stitch
 from app.attribution.filters import Filter, FilterError, dimension, where
 from app.attribution.funnel_steps import (
@@ -116,6 +117,8 @@ def entries_sql(
         if step.event_name:
             params[f"step_name_{i}"] = step.event_name
             text += f" AND event_name = {{step_name_{i}:String}}"
+        if step.event_type == "order":  # an order that counts (orders.py), on its first report
+            text += f" AND {order_rule.COUNTED}"
         flags.append(f"toUInt8({text}) AS s{i}")
     flag_names = ", ".join(f"s{i}" for i in range(n))
     any_step = " OR ".join(f"s{i}" for i in range(n))
@@ -143,7 +146,7 @@ hits AS (
         SELECT visitor_id, click_id, toUInt64(toUnixTimestamp64Milli(ts)) AS ms,
                toDate(ts, {{tz:String}}) AS day, [{", ".join(units)}] AS units,
                toUInt8({entry_condition}) AS entry, {", ".join(flags)}
-        FROM events
+        FROM {order_rule.EVENTS}
         WHERE ts >= {{start:DateTime64(3, 'UTC')}} AND ts < {{reach_end:DateTime64(3, 'UTC')}}
           {bot_condition} AND ({any_step})
     ) AS h

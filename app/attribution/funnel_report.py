@@ -73,6 +73,12 @@ def table_rows(answer: dict[str, Any]) -> list[dict[str, Any]]:
 REPORT = Report(
     name="funnel",
     summary="Funnel: entries per step, conversion, median time between",
+    counts=(
+        "entries: a person entering step 1 on a day (per value), followed within the window "
+        "until their next entry day; the order step is reached by an order that counts "
+        "(approved, by its latest status), whatever click it carries — so its orders are "
+        "converted entries, not all orders"
+    ),
     run=funnel_report,
     params=(
         STEPS,

@@ -21,6 +21,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from app.attribution import orders as order_rule
 from app.attribution import stitch
 from app.attribution.filters import Filter, FilterError, dimension, where
 from app.attribution.models import Journey, aggregate
@@ -58,8 +59,8 @@ hits AS (
     UNION ALL
     SELECT visitor_id, click_id, toUInt64(toUnixTimestamp64Milli(ts)) AS ms,
            'order' AS kind, '' AS value, toDecimal64(amount, 2) AS amount
-    FROM events
-    WHERE event_type = 'order' AND order_status IN ('approved', '')
+    FROM {order_rule.EVENTS}
+    WHERE {order_rule.COUNTED}
       AND ts >= {{order_from:DateTime64(3, 'UTC')}} AND ts < {{end:DateTime64(3, 'UTC')}} {bots}
 )
 SELECT {stitch.PERSON} AS person, h.ms, h.kind, h.value, h.amount

@@ -82,6 +82,7 @@ def pages_report(store: Store, flt: Filter, top: int = 50) -> dict[str, Any]:
 REPORT = Report(
     name="pages",
     summary="Per page: views, entries, exits, exit rate, bounce rate",
+    counts=("page views in the range per page, with the sessions they enter and leave"),
     run=pages_report,
     params=(Param("top", int, 50, "the most viewed pages", ge=1, le=MAX_TOP),),
     columns=(

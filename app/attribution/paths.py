@@ -138,6 +138,7 @@ def table_rows(answer: dict[str, Any]) -> list[dict[str, Any]]:
 REPORT = Report(
     name="paths",
     summary="Top page paths of sessions, optionally per dimension value",
+    counts=("sessions (30-minute gap) in the range and the page paths they take"),
     run=paths_report,
     params=(
         Param("by", str, None, "split by a dimension, e.g. channel"),

@@ -4,11 +4,18 @@ numbers, and compared with an earlier period.
 
 - counts (impressions, clicks, visits, orders, revenue) come from `counts.counts`; orders
   and revenue count for the value their click carried: last-click attribution.
-- CTR = clicks / impressions and conversion rate (transaction success rate) = orders /
-  clicks, each with a Wilson interval; sorting by either ranks by the interval's lower bound,
-  rows with fewer than `min_trials` trials after all others (`rates.rank_rates`), and tags
-  rows winner / loser / inconclusive / not_enough_data; `enough_data` is true exactly when
-  the verdict is not `not_enough_data`.
+- orders count by their latest status (`orders.py`): refunded and cancelled ones leave
+  orders and revenue and show as `refunds` / `refund_amount`, pending ones as `pending` /
+  `pending_amount`; `direct_orders` are the row's orders without a click.
+- CTR = clicks / impressions and conversion rate (transaction success rate) = converted
+  clicks / clicks: the row's clicks that an order that counts carries (`converted`), so the
+  numerator is a subset of the denominator and the rate never exceeds 100% nor leaves its
+  interval; orders without a click, a click's second order and orders whose click fell
+  before the range count in `orders`, not in the rate. Each rate has a Wilson interval;
+  sorting by either ranks by the interval's lower bound, rows with fewer than `min_trials`
+  trials after all others (`rates.rank_rates`), and tags rows winner / loser /
+  inconclusive / not_enough_data; `enough_data` is true exactly when the verdict is not
+  `not_enough_data`.
 - spend: the `costs` rows (read FINAL) of the same calendar days (cost days are taken as the
   report's days) and of the filters cost rows can carry (campaign, channel, channel type,
   partner, site, placement). Spend is never apportioned: a row gets the spend of the cost
@@ -36,7 +43,7 @@ from app.attribution.report import Column, Param, Report
 from app.store.client import Store
 
 # Rates: (successes, trials) of each.
-RATES = {"ctr": ("clicks", "impressions"), "conversion_rate": ("orders", "clicks")}
+RATES = {"ctr": ("clicks", "impressions"), "conversion_rate": ("converted", "clicks")}
 DESCENDING = ("impressions", "clicks", "visits", "orders", "revenue", "spend", "roas", "roi")
 ASCENDING = ("cpc", "cpa")
 SORTS = (*RATES, *DESCENDING, *ASCENDING)
@@ -135,8 +142,14 @@ def _metrics(c: CountRow, spend: Decimal | None) -> dict[str, Any]:
         "ctr": rates.rate_of(c.clicks, c.impressions),
         "visits": c.visits,
         "orders": c.orders,
-        "conversion_rate": rates.rate_of(c.orders, c.clicks),
+        "direct_orders": c.direct_orders,
+        "converted": c.converted,
+        "conversion_rate": rates.rate_of(c.converted, c.clicks),
         "revenue": float(c.revenue),
+        "pending": c.pending,
+        "pending_amount": float(c.pending_amount),
+        "refunds": c.refunds,
+        "refund_amount": float(c.refund_amount),
         "spend": None if spend is None else float(spend),
         "cpc": None if spend is None else rates.ratio(spend, c.clicks),
         "cpa": None if spend is None else rates.ratio(spend, c.orders),
@@ -222,6 +235,12 @@ def _board(
         sum(c.visits for c in found.values()),
         sum(c.orders for c in found.values()),
         sum((c.revenue for c in found.values()), _ZERO),
+        direct_orders=sum(c.direct_orders for c in found.values()),
+        pending=sum(c.pending for c in found.values()),
+        pending_amount=sum((c.pending_amount for c in found.values()), _ZERO),
+        refunds=sum(c.refunds for c in found.values()),
+        refund_amount=sum((c.refund_amount for c in found.values()), _ZERO),
+        converted=sum(c.converted for c in found.values()),
     )
     total_spend = sum(per_value.values(), unassigned) if known else None
     totals = _metrics(total_counts, total_spend)
@@ -300,8 +319,9 @@ def scoreboard_report(
     """Rank the values of `by` (see the module docstring for every figure). JSON shape:
     {by, sort, min_trials, start, end, tz, attribution, currency, spend_known, spend_note,
     unassigned_spend, rows: [{value, rank, verdict, enough_data, impressions, clicks,
-    ctr: {rate, low, high, capped, verdict}, visits, orders, conversion_rate: {…}, revenue,
-    spend, cpc, cpa, roas, roi[, previous: {rank, <metric>…}, change: {<metric>: {abs,
+    ctr: {rate, low, high, capped, verdict}, visits, orders, direct_orders, converted,
+    conversion_rate: {…}, revenue, pending, pending_amount, refunds, refund_amount, spend,
+    cpc, cpa, roas, roi[, previous: {rank, <metric>…}, change: {<metric>: {abs,
     rel}}]}], totals: {…}, compare: null | {start, end, totals, spend_known,
     unassigned_spend}}."""
     if by not in BY:
@@ -359,7 +379,8 @@ def table_rows(answer: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append({
             "rank": r["rank"], "value": r["value"], "verdict": r["verdict"], "clicks": r["clicks"],
             "ctr": r["ctr"]["rate"], "orders": r["orders"], "conv": conv["rate"],
-            "interval": (conv["low"], conv["high"]), "revenue": r["revenue"], "spend": r["spend"],
+            "interval": (conv["low"], conv["high"]), "revenue": r["revenue"],
+            "refunds": r["refunds"], "pending": r["pending"], "spend": r["spend"],
             "cpa": r["cpa"], "roas": r["roas"],
             "prev_rank": (r.get("previous") or {}).get("rank", ""),
         })  # fmt: skip
@@ -375,6 +396,13 @@ def _shown(answer: dict[str, Any]) -> tuple[str, ...]:
 REPORT = Report(
     name="ranking",
     summary="Rank channels, partners, sites, … by traffic, rates and cost",
+    counts=(
+        "per value: impressions, clicks and visits in the range; orders: orders placed in the "
+        "range that count (approved, by their latest status), for the value of the click they "
+        "carry (last click; without a click: direct_orders); conversion: the value's clicks "
+        "that such an order carries ÷ its clicks; refunded, cancelled and pending orders "
+        "apart"
+    ),
     run=scoreboard_report,
     params=(
         Param("by", str, "channel", "channel, channel_type, partner_id, …"),
@@ -405,9 +433,11 @@ REPORT = Report(
         Column("clicks", "Clicks"),
         Column("ctr", "Click-through rate", "percent"),
         Column("orders", "Orders (last click)"),
-        Column("conv", "Conversion rate", "percent"),
+        Column("conv", "Conversion rate (clicks with an order)", "percent"),
         Column("interval", "Conversion rate, 95% interval", "percent_range"),
         Column("revenue", "Revenue", "money"),
+        Column("refunds", "Refunded or cancelled orders"),
+        Column("pending", "Pending orders"),
         Column("spend", "Spend", "money"),
         Column("cpa", "Cost per order", "money"),
         Column("roas", "Return on ad spend", "ratio"),

@@ -87,6 +87,9 @@ REPORT = Report(
     name="ranking-history",
     path="ranking/history",
     summary="Rank and verdict per day, from the daily snapshots",
+    counts=(
+        "daily snapshots of the ranking over its trailing 7 days, counted as the ranking counts"
+    ),
     run=history,
     filtered=False,
     params=(

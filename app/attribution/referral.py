@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from app.attribution import orders as order_rule
 from app.attribution.filters import Filter, FilterError, where
 from app.attribution.report import Column, Param, Report
 from app.store.client import Store
@@ -154,8 +155,8 @@ WHERE {condition} AND event_type = 'visit' AND visitor_id != '' AND referrer_id 
             f"""
 SELECT visitor_id,
        max({ms}),
-       maxIf({ms}, event_type = 'order' AND order_status IN ('approved', ''))
-FROM events
+       maxIf({ms}, {order_rule.COUNTED})
+FROM {order_rule.EVENTS}
 WHERE ts >= {{start:DateTime64(3, 'UTC')}} {bots}
   AND event_type IN ('visit', 'event', 'order')
   AND visitor_id IN (
@@ -345,6 +346,10 @@ SPREADER_COLUMNS = (
 REPORT = Report(
     name="referral",
     summary="Referral: invitees, sharers, depth, viral coefficient, …",
+    counts=(
+        "visits arriving with an invite in the range, their sharers and shares; orders: "
+        "orders that count (approved, by their latest status)"
+    ),
     run=referral_report,
     params=(Param("top", int, 20, ge=1, le=1000),),
     columns=SPREADER_COLUMNS,
@@ -380,6 +385,7 @@ TREE_REPORT = Report(
     name="referral-tree",
     path="referral/tree",
     summary="The invite tree below one sharer",
+    counts="the visitors below the root sharer (its invitees, theirs, …), at most max_nodes",
     run=invite_tree,
     params=(
         Param("root", str, None, "the sharer's visitor id", required=True),

@@ -166,6 +166,10 @@ class Report:
     headline: tuple[Column, ...] = ()
     # A line printed below the table, formatted with the answer's top-level keys.
     footer: str = ""
+    # What the report counts, in a sentence (its unit, which orders, which attribution): in
+    # every answer as `counts` and printed under the table, so two reports' figures that
+    # differ say why.
+    counts: str = ""
 
     def __post_init__(self) -> None:
         if not self.path:
@@ -187,7 +191,7 @@ class Report:
         else:
             answer = self.run(store, **kwargs)
         label_answer(store, answer)  # a name beside each code or id split by
-        return answer
+        return {**answer, "counts": self.counts} if self.counts else answer
 
     def table(self, answer: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Column]]:
         """The rows as the CLI prints them (each row's own keys, then every column formatted

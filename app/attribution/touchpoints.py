@@ -18,6 +18,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from app.attribution import orders as order_rule
 from app.attribution.filters import Filter, FilterError, dimension, where
 from app.attribution.report import Column, Param, Report
 from app.store.client import Store
@@ -36,7 +37,8 @@ def build(flt: Filter, by: str = "placement_id", *, top: int = 100) -> tuple[str
     params["top"] = top
     column = dimension(by)
     sql = f"""
-WITH event_type = 'order' AND click_id != '' AND order_status IN ('approved', '') AS paid
+WITH {order_rule.COUNTED} AND click_id != '' AS paid,
+     {order_rule.REFUNDED} AND click_id != '' AS refunded
 SELECT
     toString({column}) AS value,
     countIf(event_type = 'impression') AS impressions,
@@ -45,8 +47,10 @@ SELECT
     uniqExactIf(visitor_id, event_type = 'click' AND visitor_id != '') AS clickers,
     countIf(event_type = 'visit' AND click_id != '') AS visits,
     countIf(paid) AS orders,
-    sumIf(amount, paid) AS amount
-FROM events
+    sumIf(amount, paid) AS paid_amount,
+    countIf(refunded) AS refunds,
+    sumIf(amount, refunded) AS refund_amount
+FROM {order_rule.EVENTS}
 WHERE {condition} AND {column} != ''
   AND event_type IN ('impression', 'click', 'visit', 'order')
 GROUP BY value
@@ -63,7 +67,8 @@ def touchpoints_report(
     clickers, CTR, visits brought, orders, amount and click → order rate."""
     sql, params = build(flt, by, top=top)
     rows = []
-    for value, imp, viewers, clk, clickers, visits, orders, amount in store.query(sql, params):
+    for record in store.query(sql, params):
+        value, imp, viewers, clk, clickers, visits, orders, amount, refunds, refunded = record
         imp, clk, orders = int(imp), int(clk), int(orders)
         rows.append(
             {
@@ -77,6 +82,8 @@ def touchpoints_report(
                 "orders": orders,
                 "amount": float(Decimal(str(amount)).quantize(Decimal("0.01"))),
                 "click_to_order": orders / clk if clk else None,
+                "refunds": int(refunds),
+                "refund_amount": float(Decimal(str(refunded)).quantize(Decimal("0.01"))),
             }
         )
     return {"by": by, "top": top, "rows": rows}
@@ -85,6 +92,10 @@ def touchpoints_report(
 REPORT = Report(
     name="touchpoints",
     summary="Per placement, creative or link: seen, clicked, converted",
+    counts=(
+        "per placement, creative or link: its impressions and clicks, and the visits and the "
+        "orders that count (approved, by their latest status) that carry one of its clicks"
+    ),
     run=touchpoints_report,
     params=(
         Param("by", str, "placement_id", choices=TOUCH_POINTS),

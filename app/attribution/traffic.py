@@ -28,6 +28,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from app.attribution import orders as order_rule
 from app.attribution.filters import PRIOR_VISITORS, Filter, dimension, where
 from app.attribution.report import Column, Param, Report
 from app.store.client import Store
@@ -73,8 +74,8 @@ leaves AS (
 hits AS (
     SELECT {dim} AS dim, event_type, visitor_id, pageview_id,
            toInt64(toUnixTimestamp64Milli(ts)) AS ms,
-           event_type = 'order' AND order_status IN ('approved', '') AS paid, amount
-    FROM events
+           {order_rule.COUNTED} AS paid, amount
+    FROM {order_rule.EVENTS}
     WHERE {condition} AND event_type IN ('impression', 'click', 'visit', 'order')
 ),
 totals AS (
@@ -165,6 +166,10 @@ def traffic_report(store: Store, flt: Filter, by: str | None = None) -> dict[str
 REPORT = Report(
     name="traffic",
     summary="Traffic: impressions, clicks, CTR, visits, UV, PV, sessions, …",
+    counts=(
+        "events in the range, each for its own value; orders: orders placed in the range that "
+        "count (approved, by their latest status)"
+    ),
     run=traffic_report,
     params=(Param("by", str, None, "split by a dimension, e.g. channel"),),
     columns=(

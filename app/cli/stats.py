@@ -169,4 +169,6 @@ def _run(report: Report, args: argparse.Namespace) -> int:
     emit(args, rows, [c.header for c in columns], report.noun)
     if args.format == "table" and report.footer:
         print(report.footer.format(**answer))
+    if args.format == "table" and answer.get("counts"):
+        print(f"counts: {answer['counts']}")
     return 0

@@ -71,15 +71,20 @@ def computed(store: Store) -> list[dict[str, Any]]:
 def refresh(store: Store, now: datetime | None = None) -> list[Refreshed]:
     """Recompute every due day of every rolled-up funnel; returns what was recomputed."""
     now = now or datetime.now(UTC)
-    counts = {day: int(n) for day, n in store.query(
-        "SELECT day, sum(events) FROM daily_counts GROUP BY day"
-    )}  # fmt: skip
+    # A day's events, and the orders whose first report is on it by status: a refund or an
+    # approval later on changes the day's orders, so its funnel is due again.
+    per_day = store.query(
+        "SELECT day, sum(events), sum(orders), sum(pending), sum(refunds) FROM daily_counts "
+        "GROUP BY day"
+    )
+    counts = {day: int(n) for day, n, *_ in per_day}
+    states = {day: "/".join(str(int(x)) for x in figures) for day, *figures in per_day}
     done = []
     for name, (steps, window_seconds) in FUNNELS.items():
         reach = math.ceil(window_seconds / 86_400) + 1
 
         def fingerprint(day: date, reach: int = reach) -> str:
-            return ",".join(str(counts.get(day + timedelta(days=i), 0)) for i in range(reach + 1))
+            return ",".join(states.get(day + timedelta(days=i), "0") for i in range(reach + 1))
 
         recorded = dict(store.query(
             "SELECT day, fingerprint FROM funnel_days FINAL WHERE funnel = {funnel:String}",

@@ -58,6 +58,7 @@ class Truth:
     creative_id: str
     status: str = ""
     amount: Decimal = Decimal(0)
+    click_id: str = ""
 
 
 def _generate(rng, sites, landing, campaigns):
@@ -75,7 +76,7 @@ def _generate(rng, sites, landing, campaigns):
             Truth(ms, kind, bot, record["site_key"], site if (on_landing and click) else "",
                   channel, partner, source.get("campaign_id", ""),
                   source.get("placement_id", ""), source.get("creative_id", ""),
-                  kw.get("order_status", ""), Decimal(kw.get("amount", "0")))
+                  kw.get("order_status", ""), Decimal(kw.get("amount", "0")), click)
         )  # fmt: skip
 
     n = 0
@@ -222,7 +223,13 @@ def _div(a, b):
 
 def _brute(truth, cost_rows, flt, by, types):
     groups = defaultdict(lambda: {"impressions": 0, "clicks": 0, "visits": 0, "orders": 0,
-                                  "revenue": Decimal(0)})  # fmt: skip
+                                  "revenue": Decimal(0), "converted": 0})  # fmt: skip
+    # Issue 14: the conversion rate's numerator is the row's clicks an order carries.
+    ordered = {e.click_id for e in truth if e.event_type == "order" and _in(flt, e)
+               and e.status in ("approved", "") and e.click_id}  # fmt: skip
+    for e in truth:
+        if e.event_type == "click" and _in(flt, e) and e.click_id in ordered:
+            groups[_value(e, by, types)]["converted"] += 1
     for e in truth:
         if not _in(flt, e):
             continue
@@ -239,9 +246,9 @@ def _brute(truth, cost_rows, flt, by, types):
         g = groups[value]
         spend = per.get(value) if known and by in ranking.COST_DIMENSIONS else None
         s_ctr, t_ctr = g["clicks"], g["impressions"]
-        s_cr, t_cr = g["orders"], g["clicks"]
+        s_cr, t_cr = g["converted"], g["clicks"]
         out[value] = {
-            "impressions": t_ctr, "clicks": s_ctr, "visits": g["visits"], "orders": s_cr,
+            "impressions": t_ctr, "clicks": s_ctr, "visits": g["visits"], "orders": g["orders"],
             "revenue": float(g["revenue"]),
             "ctr": (_div(s_ctr, t_ctr), *wilson_interval(min(s_ctr, t_ctr), t_ctr)),
             "conversion_rate": (_div(s_cr, t_cr), *wilson_interval(min(s_cr, t_cr), t_cr)),
@@ -299,7 +306,11 @@ def test_the_data_exercises_every_case(loaded):
     report = ranking.scoreboard_report(store, RANGE, "channel")
     rows = {r["value"]: r for r in report["rows"]}
     assert {"national_portal", "forum", "campus", "dating", "owned"} <= set(rows)
-    assert rows["owned"]["conversion_rate"]["capped"]  # orders without clicks
+    # Orders without clicks: direct, outside the rate (issue 14: it was capped above 100%).
+    owned = rows["owned"]
+    assert owned["orders"] == owned["direct_orders"] > owned["clicks"] == 0
+    assert not owned["conversion_rate"]["capped"] and owned["converted"] == 0
+    assert rows["national_portal"]["refunds"] > 0  # cancelled orders, apart
     assert report["unassigned_spend"] > 0  # campaign-only cost rows
     verdicts = {r["verdict"] for r in report["rows"]}
     assert {"winner", "loser", "not_enough_data"} <= verdicts

@@ -128,6 +128,10 @@ def _brute(truth: list[Hit], flt: Filter, by: str, top: int) -> list[dict]:
         paid = [
             h for h in hits if h.event_type == "order" and h.click and h.status in ("approved", "")
         ]
+        refunded = [  # each order id once: its status is its latest
+            h for h in hits
+            if h.event_type == "order" and h.click and h.status in ("refunded", "cancelled")
+        ]  # fmt: skip
         rows.append({
             "value": value, "impressions": len(imp),
             "unique_viewers": len({h.visitor for h in imp}), "clicks": len(clk),
@@ -136,6 +140,8 @@ def _brute(truth: list[Hit], flt: Filter, by: str, top: int) -> list[dict]:
             "visits": sum(h.event_type == "visit" and bool(h.click) for h in hits),
             "orders": len(paid), "amount": float(sum((h.amount for h in paid), Decimal(0))),
             "click_to_order": pytest.approx(len(paid) / len(clk)) if clk else None,
+            "refunds": len(refunded),
+            "refund_amount": float(sum((h.amount for h in refunded), Decimal(0))),
         })  # fmt: skip
     rows.sort(key=lambda r: (-r["clicks"], -r["impressions"], r["value"]))
     return rows[:top]

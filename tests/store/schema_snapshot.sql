@@ -136,10 +136,15 @@ CREATE TABLE daily_audience_counts
     `city_code` LowCardinality(String),
     `device_type` LowCardinality(String),
     `events` UInt64,
-    `orders` UInt64,
-    `amount` Decimal(18, 2)
+    `orders` Int64,
+    `amount` Decimal(18, 2),
+    `direct_orders` Int64,
+    `pending` Int64,
+    `pending_amount` Decimal(18, 2),
+    `refunds` Int64,
+    `refund_amount` Decimal(18, 2)
 )
-ENGINE = SummingMergeTree((events, orders, amount))
+ENGINE = SummingMergeTree((events, orders, amount, direct_orders, pending, pending_amount, refunds, refund_amount))
 PARTITION BY toYYYYMM(day)
 ORDER BY (day, event_type, channel, partner_id, campaign_id, province_code, city_code, device_type, is_bot)
 SETTINGS non_replicated_deduplication_window = 100000, index_granularity = 8192;
@@ -155,9 +160,7 @@ CREATE MATERIALIZED VIEW default.daily_audience_counts_mv TO default.daily_audie
     `province_code` LowCardinality(String),
     `city_code` LowCardinality(String),
     `device_type` LowCardinality(String),
-    `events` UInt64,
-    `orders` UInt64,
-    `amount` Decimal(38, 2)
+    `events` UInt64
 )
 AS SELECT
     toDate(ts, 'Asia/Shanghai') AS day,
@@ -169,13 +172,60 @@ AS SELECT
     province_code,
     city_code,
     device_type,
-    count() AS events,
-    countIf((event_type = 'order') AND (order_status IN ('approved', ''))) AS orders,
-    sumIf(amount, (event_type = 'order') AND (order_status IN ('approved', ''))) AS amount
+    count() AS events
 FROM default.events
 GROUP BY
     day,
     event_type,
+    is_bot,
+    channel,
+    partner_id,
+    campaign_id,
+    province_code,
+    city_code,
+    device_type;
+
+CREATE MATERIALIZED VIEW default.daily_audience_counts_orders_mv TO default.daily_audience_counts
+(
+    `day` Date,
+    `event_type` String,
+    `is_bot` UInt8,
+    `channel` LowCardinality(String),
+    `partner_id` LowCardinality(String),
+    `campaign_id` LowCardinality(String),
+    `province_code` LowCardinality(String),
+    `city_code` LowCardinality(String),
+    `device_type` LowCardinality(String),
+    `events` UInt64,
+    `orders` Int64,
+    `amount` Decimal(38, 2),
+    `direct_orders` Int64,
+    `pending` Int64,
+    `pending_amount` Decimal(38, 2),
+    `refunds` Int64,
+    `refund_amount` Decimal(38, 2)
+)
+AS SELECT
+    toDate(ts, 'Asia/Shanghai') AS day,
+    'order' AS event_type,
+    is_bot,
+    channel,
+    partner_id,
+    campaign_id,
+    province_code,
+    city_code,
+    device_type,
+    toUInt64(0) AS events,
+    sum(orders) AS orders,
+    sum(amount) AS amount,
+    sum(direct_orders) AS direct_orders,
+    sum(pending) AS pending,
+    sum(pending_amount) AS pending_amount,
+    sum(refunds) AS refunds,
+    sum(refund_amount) AS refund_amount
+FROM default.order_changes
+GROUP BY
+    day,
     is_bot,
     channel,
     partner_id,
@@ -192,10 +242,15 @@ CREATE TABLE daily_counts
     `channel` LowCardinality(String),
     `partner_id` LowCardinality(String),
     `events` UInt64,
-    `orders` UInt64,
-    `amount` Decimal(18, 2)
+    `orders` Int64,
+    `amount` Decimal(18, 2),
+    `direct_orders` Int64,
+    `pending` Int64,
+    `pending_amount` Decimal(18, 2),
+    `refunds` Int64,
+    `refund_amount` Decimal(18, 2)
 )
-ENGINE = SummingMergeTree((events, orders, amount))
+ENGINE = SummingMergeTree((events, orders, amount, direct_orders, pending, pending_amount, refunds, refund_amount))
 PARTITION BY toYYYYMM(day)
 ORDER BY (day, event_type, channel, partner_id, is_bot)
 SETTINGS non_replicated_deduplication_window = 100000, index_granularity = 8192;
@@ -207,9 +262,7 @@ CREATE MATERIALIZED VIEW default.daily_counts_mv TO default.daily_counts
     `is_bot` UInt8,
     `channel` LowCardinality(String),
     `partner_id` LowCardinality(String),
-    `events` UInt64,
-    `orders` UInt64,
-    `amount` Decimal(38, 2)
+    `events` UInt64
 )
 AS SELECT
     toDate(ts, 'Asia/Shanghai') AS day,
@@ -217,13 +270,48 @@ AS SELECT
     is_bot,
     channel,
     partner_id,
-    count() AS events,
-    countIf((event_type = 'order') AND (order_status IN ('approved', ''))) AS orders,
-    sumIf(amount, (event_type = 'order') AND (order_status IN ('approved', ''))) AS amount
+    count() AS events
 FROM default.events
 GROUP BY
     day,
     event_type,
+    is_bot,
+    channel,
+    partner_id;
+
+CREATE MATERIALIZED VIEW default.daily_counts_orders_mv TO default.daily_counts
+(
+    `day` Date,
+    `event_type` String,
+    `is_bot` UInt8,
+    `channel` LowCardinality(String),
+    `partner_id` LowCardinality(String),
+    `events` UInt64,
+    `orders` Int64,
+    `amount` Decimal(38, 2),
+    `direct_orders` Int64,
+    `pending` Int64,
+    `pending_amount` Decimal(38, 2),
+    `refunds` Int64,
+    `refund_amount` Decimal(38, 2)
+)
+AS SELECT
+    toDate(ts, 'Asia/Shanghai') AS day,
+    'order' AS event_type,
+    is_bot,
+    channel,
+    partner_id,
+    toUInt64(0) AS events,
+    sum(orders) AS orders,
+    sum(amount) AS amount,
+    sum(direct_orders) AS direct_orders,
+    sum(pending) AS pending,
+    sum(pending_amount) AS pending_amount,
+    sum(refunds) AS refunds,
+    sum(refund_amount) AS refund_amount
+FROM default.order_changes
+GROUP BY
+    day,
     is_bot,
     channel,
     partner_id;
@@ -240,10 +328,15 @@ CREATE TABLE daily_source_counts
     `creative_id` LowCardinality(String),
     `link_code` LowCardinality(String),
     `events` UInt64,
-    `orders` UInt64,
-    `amount` Decimal(18, 2)
+    `orders` Int64,
+    `amount` Decimal(18, 2),
+    `direct_orders` Int64,
+    `pending` Int64,
+    `pending_amount` Decimal(18, 2),
+    `refunds` Int64,
+    `refund_amount` Decimal(18, 2)
 )
-ENGINE = SummingMergeTree((events, orders, amount))
+ENGINE = SummingMergeTree((events, orders, amount, direct_orders, pending, pending_amount, refunds, refund_amount))
 PARTITION BY toYYYYMM(day)
 ORDER BY (day, event_type, channel, partner_id, campaign_id, placement_id, creative_id, link_code, is_bot)
 SETTINGS non_replicated_deduplication_window = 100000, index_granularity = 8192;
@@ -259,9 +352,7 @@ CREATE MATERIALIZED VIEW default.daily_source_counts_mv TO default.daily_source_
     `placement_id` LowCardinality(String),
     `creative_id` LowCardinality(String),
     `link_code` LowCardinality(String),
-    `events` UInt64,
-    `orders` UInt64,
-    `amount` Decimal(38, 2)
+    `events` UInt64
 )
 AS SELECT
     toDate(ts, 'Asia/Shanghai') AS day,
@@ -273,13 +364,60 @@ AS SELECT
     placement_id,
     creative_id,
     link_code,
-    count() AS events,
-    countIf((event_type = 'order') AND (order_status IN ('approved', ''))) AS orders,
-    sumIf(amount, (event_type = 'order') AND (order_status IN ('approved', ''))) AS amount
+    count() AS events
 FROM default.events
 GROUP BY
     day,
     event_type,
+    is_bot,
+    channel,
+    partner_id,
+    campaign_id,
+    placement_id,
+    creative_id,
+    link_code;
+
+CREATE MATERIALIZED VIEW default.daily_source_counts_orders_mv TO default.daily_source_counts
+(
+    `day` Date,
+    `event_type` String,
+    `is_bot` UInt8,
+    `channel` LowCardinality(String),
+    `partner_id` LowCardinality(String),
+    `campaign_id` LowCardinality(String),
+    `placement_id` LowCardinality(String),
+    `creative_id` LowCardinality(String),
+    `link_code` LowCardinality(String),
+    `events` UInt64,
+    `orders` Int64,
+    `amount` Decimal(38, 2),
+    `direct_orders` Int64,
+    `pending` Int64,
+    `pending_amount` Decimal(38, 2),
+    `refunds` Int64,
+    `refund_amount` Decimal(38, 2)
+)
+AS SELECT
+    toDate(ts, 'Asia/Shanghai') AS day,
+    'order' AS event_type,
+    is_bot,
+    channel,
+    partner_id,
+    campaign_id,
+    placement_id,
+    creative_id,
+    link_code,
+    toUInt64(0) AS events,
+    sum(orders) AS orders,
+    sum(amount) AS amount,
+    sum(direct_orders) AS direct_orders,
+    sum(pending) AS pending,
+    sum(pending_amount) AS pending_amount,
+    sum(refunds) AS refunds,
+    sum(refund_amount) AS refund_amount
+FROM default.order_changes
+GROUP BY
+    day,
     is_bot,
     channel,
     partner_id,
@@ -399,6 +537,158 @@ ENGINE = ReplacingMergeTree(version)
 ORDER BY code
 SETTINGS index_granularity = 8192;
 
+CREATE TABLE order_changes
+(
+    `ts` DateTime64(3, 'UTC'),
+    `is_bot` UInt8,
+    `channel` LowCardinality(String),
+    `partner_id` LowCardinality(String),
+    `campaign_id` LowCardinality(String),
+    `placement_id` LowCardinality(String),
+    `creative_id` LowCardinality(String),
+    `link_code` LowCardinality(String),
+    `province_code` LowCardinality(String),
+    `city_code` LowCardinality(String),
+    `device_type` LowCardinality(String),
+    `orders` Int64,
+    `amount` Decimal(18, 2),
+    `direct_orders` Int64,
+    `pending` Int64,
+    `pending_amount` Decimal(18, 2),
+    `refunds` Int64,
+    `refund_amount` Decimal(18, 2)
+)
+ENGINE = `Null`;
+
+CREATE MATERIALIZED VIEW default.order_changes_mv TO default.order_changes
+(
+    `ts` DateTime64(3, 'UTC'),
+    `is_bot` UInt8,
+    `channel` String,
+    `partner_id` String,
+    `campaign_id` String,
+    `placement_id` String,
+    `creative_id` String,
+    `link_code` String,
+    `province_code` String,
+    `city_code` String,
+    `device_type` String,
+    `orders` Int64,
+    `amount` Decimal(18, 2),
+    `direct_orders` Int64,
+    `pending` Int64,
+    `pending_amount` Decimal(18, 2),
+    `refunds` Int64,
+    `refund_amount` Decimal(18, 2)
+)
+AS SELECT
+    s.1 AS ts,
+    s.2 AS is_bot,
+    s.3 AS channel,
+    s.4 AS partner_id,
+    s.5 AS campaign_id,
+    s.6 AS placement_id,
+    s.7 AS creative_id,
+    s.8 AS link_code,
+    s.9 AS province_code,
+    s.10 AS city_code,
+    s.11 AS device_type,
+    (s.12) * toInt64((s.14) IN ('approved', '')) AS orders,
+    if(((s.14) IN ('approved', '')), (s.12) * (s.15), toDecimal64(0, 2)) AS amount,
+    (s.12) * toInt64(((s.14) IN ('approved', '')) AND ((s.13) = '')) AS direct_orders,
+    (s.12) * toInt64((s.14) = 'pending') AS pending,
+    if((s.14) = 'pending', (s.12) * (s.15), toDecimal64(0, 2)) AS pending_amount,
+    (s.12) * toInt64((s.14) IN ('refunded', 'cancelled')) AS refunds,
+    if(((s.14) IN ('refunded', 'cancelled')), (s.12) * (s.15), toDecimal64(0, 2)) AS refund_amount
+FROM
+(
+    SELECT arrayJoin(arrayMap(st -> ((arraySort(r -> (r.2, r.1), st.2)[1]).2, (arraySort(r -> (r.2, r.1), st.2)[1]).7, (arraySort(r -> (r.2, r.1), st.2)[1]).9, (arraySort(r -> (r.2, r.1), st.2)[1]).10, (arraySort(r -> (r.2, r.1), st.2)[1]).11, (arraySort(r -> (r.2, r.1), st.2)[1]).12, (arraySort(r -> (r.2, r.1), st.2)[1]).13, (arraySort(r -> (r.2, r.1), st.2)[1]).14, (arraySort(r -> (r.2, r.1), st.2)[1]).15, (arraySort(r -> (r.2, r.1), st.2)[1]).16, (arraySort(r -> (r.2, r.1), st.2)[1]).17, st.1, (arraySort(r -> (r.2, r.1), st.2)[1]).8, (arrayReverseSort(r -> ((r.5) = 'postback', r.2, r.1), st.2)[1]).4, (arrayReverseSort(r -> ((r.5) = 'postback', (r.6) != 0, r.2, r.1), st.2)[1]).6), arrayFilter(st -> (length(st.2) > 0), [(toInt64(1), arrayConcat(old, new)), (toInt64(-1), old)]))) AS s
+    FROM
+    (
+        SELECT
+            b.new AS new,
+            arrayFilter(r -> (NOT has(b.ids, r.1)), p.old) AS old
+        FROM
+        (
+            SELECT
+                if(advertiser_id != '', advertiser_id, site_key) AS scope,
+                order_id,
+                groupArray((event_id, ts, '', toString(order_status), toString(order_source), amount, is_bot, click_id, toString(channel), toString(partner_id), toString(campaign_id), toString(placement_id), toString(creative_id), toString(link_code), toString(province_code), toString(city_code), toString(device_type))) AS new,
+                groupArray(event_id) AS ids
+            FROM default.events
+            WHERE (event_type = 'order') AND (order_id != '')
+            GROUP BY
+                scope,
+                order_id
+        ) AS b
+        ANY LEFT JOIN
+        (
+            SELECT
+                scope,
+                order_id,
+                groupArray((event_id, ts, '', toString(order_status), toString(order_source), amount, is_bot, click_id, toString(channel), toString(partner_id), toString(campaign_id), toString(placement_id), toString(creative_id), toString(link_code), toString(province_code), toString(city_code), toString(device_type))) AS old
+            FROM default.stored_order_reports
+            WHERE order_id IN (
+                SELECT order_id
+                FROM default.events
+                WHERE (event_type = 'order') AND (order_id != '')
+            )
+            GROUP BY
+                scope,
+                order_id
+        ) AS p ON (b.scope = p.scope) AND (b.order_id = p.order_id)
+    )
+);
+
+CREATE MATERIALIZED VIEW default.order_changes_single_mv TO default.order_changes
+(
+    `ts` DateTime64(3, 'UTC'),
+    `is_bot` UInt8,
+    `channel` LowCardinality(String),
+    `partner_id` LowCardinality(String),
+    `campaign_id` LowCardinality(String),
+    `placement_id` LowCardinality(String),
+    `creative_id` LowCardinality(String),
+    `link_code` LowCardinality(String),
+    `province_code` LowCardinality(String),
+    `city_code` LowCardinality(String),
+    `device_type` LowCardinality(String),
+    `orders` LowCardinality(Int64),
+    `amount` Decimal(18, 2),
+    `direct_orders` Int64,
+    `pending` LowCardinality(Int64),
+    `pending_amount` Decimal(18, 2),
+    `refunds` LowCardinality(Int64),
+    `refund_amount` Decimal(18, 2)
+)
+AS SELECT
+    ts,
+    is_bot,
+    channel,
+    partner_id,
+    campaign_id,
+    placement_id,
+    creative_id,
+    link_code,
+    province_code,
+    city_code,
+    device_type,
+    toInt64(order_status IN ('approved', '')) AS orders,
+    if((order_status IN ('approved', '')), o_amount, toDecimal64(0, 2)) AS amount,
+    toInt64((order_status IN ('approved', '')) AND (click_id = '')) AS direct_orders,
+    toInt64(order_status = 'pending') AS pending,
+    if(order_status = 'pending', o_amount, toDecimal64(0, 2)) AS pending_amount,
+    toInt64(order_status IN ('refunded', 'cancelled')) AS refunds,
+    if((order_status IN ('refunded', 'cancelled')), o_amount, toDecimal64(0, 2)) AS refund_amount
+FROM
+(
+    SELECT
+        *,
+        amount AS o_amount
+    FROM default.events
+    WHERE (event_type = 'order') AND (order_id = '')
+);
+
 CREATE TABLE partners
 (
     `id` String,
@@ -515,6 +805,49 @@ CREATE TABLE sites
 ENGINE = ReplacingMergeTree(version)
 ORDER BY site_key
 SETTINGS index_granularity = 8192;
+
+CREATE VIEW default.stored_order_reports
+(
+    `scope` String,
+    `order_id` String,
+    `event_id` UUID,
+    `ts` DateTime64(3, 'UTC'),
+    `order_status` LowCardinality(String),
+    `order_source` LowCardinality(String),
+    `amount` Decimal(18, 2),
+    `is_bot` UInt8,
+    `click_id` String,
+    `channel` LowCardinality(String),
+    `partner_id` LowCardinality(String),
+    `campaign_id` LowCardinality(String),
+    `placement_id` LowCardinality(String),
+    `creative_id` LowCardinality(String),
+    `link_code` LowCardinality(String),
+    `province_code` LowCardinality(String),
+    `city_code` LowCardinality(String),
+    `device_type` LowCardinality(String)
+)
+AS SELECT
+    if(advertiser_id != '', advertiser_id, site_key) AS scope,
+    order_id,
+    event_id,
+    ts,
+    order_status,
+    order_source,
+    amount,
+    is_bot,
+    click_id,
+    channel,
+    partner_id,
+    campaign_id,
+    placement_id,
+    creative_id,
+    link_code,
+    province_code,
+    city_code,
+    device_type
+FROM default.events
+WHERE (event_type = 'order') AND (order_id != '');
 
 CREATE TABLE users
 (
