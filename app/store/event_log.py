@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from app.errors import Refused
 from app.store.client import Store
 from app.store.event_filters import EVENT_FILTERS, event_query
 from app.store.partner_view import event_for_partner, reject_for_partner
@@ -112,6 +113,11 @@ def recent_events(
     """Events matching `filters` (EVENT_FILTERS names; None or "" is no condition), newest
     first; app.errors.Refused naming a bad filter. A partner sees its rows through
     app/store/partner_view.py (no full address, no advertiser's order details)."""
+    if scope is not None and filters.get("order_id"):
+        # A partner sees order ids blanked; searching by one would tell it which exist.
+        raise Refused.one(
+            "order_id", "order ids are the advertiser's: a partner cannot search by one"
+        )
     query = event_query(filters)
     where = list(query.conditions)
     params: dict[str, Any] = {**query.params, "limit": limit}

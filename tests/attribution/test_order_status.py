@@ -186,7 +186,7 @@ histories_strategy = st.lists(
 )  # fmt: skip
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(histories_strategy, st.randoms(use_true_random=False))
 def test_random_status_histories_agree_with_a_brute_force(generated, rng):
     """Orders whose reports arrive over three batches (any order of statuses, signed or not):
@@ -256,7 +256,7 @@ def _inside(rate: dict[str, Any]) -> bool:
     return rate["rate"] is None or rate["low"] - 1e-12 <= rate["rate"] <= rate["high"] + 1e-12
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(clicks_strategy, orders_strategy)
 def test_no_conversion_rate_exceeds_100_percent_or_leaves_its_interval(clicks, orders):
     """Orders without a click, two orders on one click, orders whose click fell before the

@@ -5,7 +5,9 @@ every report in the registry (a new report is covered as it is declared)."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import functools
 import inspect
 import io
 
@@ -44,12 +46,18 @@ def _needed(report: Report) -> list[str]:
     return args
 
 
+@functools.cache
+def _parser() -> argparse.ArgumentParser:
+    """The whole `adtrack` parser, built once: parsing leaves it as it was."""
+    return build_parser()
+
+
 def _parse(*argv: str) -> tuple[int | None, str]:
     """The exit status argparse gives `adtrack ARGV` (None: parsed) and what it printed."""
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         try:
-            build_parser().parse_args(list(argv))
+            _parser().parse_args(list(argv))
         except SystemExit as exc:
             return int(exc.code or 0), err.getvalue()
     return None, err.getvalue()

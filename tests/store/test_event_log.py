@@ -175,6 +175,12 @@ def test_a_partner_sees_truncated_addresses_and_no_advertisers_order_details(loa
         (r["order_id"], r["amount"], r["props"]) == ("", None, {}) for r in orders
     )
     assert all(admin[r["event_id"]]["order_id"].startswith("SO-") for r in orders)
+    # Nor may it probe for an order id it is not shown; in-house readers may.
+    known = admin[orders[0]["event_id"]]["order_id"]
+    with pytest.raises(Refused) as refused:
+        event_log.recent_events(store, {"order_id": known}, 10, PartnerScope("adv", (portal,)))
+    assert refused.value.errors[0][0] == "order_id"
+    assert event_log.recent_events(store, {"order_id": known}, 10, None)
 
 
 def test_truncated_ip():
