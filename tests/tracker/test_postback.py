@@ -316,7 +316,13 @@ def test_a_partner_never_sees_what_the_postback_carried(shared_click):
     assert order["props"] == {"sub1": "network-secret", "postback_ip": "8.8.8.8"}  # in-house
     partner = make_user(server, "evidence-partner", "partner", partner_id="nmg-portal")
     with bearer(server, api_key(server, partner["id"])) as http:
-        seen = http.get("/api/v1/events", params={"order_id": "SO-PROPS"}).json()["events"]
-    # Found by its order id, shown without it: the order id is the advertiser's (issue 14).
+        orders = http.get(
+            "/api/v1/events", params={"click_id": click_id, "event_type": "order"}
+        ).json()["events"]
+        seen = [e for e in orders if e["event_id"] == order["event_id"]]  # the click is shared
+        probe = http.get("/api/v1/events", params={"order_id": "SO-PROPS"})
+    # Found by its click, shown without the order id, which is the advertiser's (issue 14);
+    # nor may the partner search by one.
+    assert probe.status_code == 422 and probe.json()["detail"][0]["loc"] == ["query", "order_id"]
     assert [(e["order_id"], e["amount"], e["props"]) for e in seen] == [("", None, {})]
     assert seen[0]["order_source"] == "postback"
